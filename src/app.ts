@@ -1,0 +1,167 @@
+import { Hono, type Context } from 'hono';
+import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
+import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
+import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { ProxyError, isProxyError } from './errors.js';
+import { createMediaResolver } from './graph/resolve-media.js';
+import type { CreateSha256 } from './hash.js';
+import type { MediaAsk } from './http/media-responder.js';
+import { jsonResponse, problemResponse } from './http/problem-response.js';
+import { describeError, type Logger } from './logger.js';
+import { createMediaLoader } from './media/media-loader.js';
+import { createMediaServer, isValidMediaId, type CacheOutcome } from './media/serve-media.js';
+import { noopMetrics, type Metrics } from './metrics.js';
+import type { Fetch } from './upstream/fetch-upstream.js';
+
+/** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly createSha256: CreateSha256;
+  /** Package version, for the upstream User-Agent and /healthz. */
+  readonly version: string;
+  readonly metrics?: Metrics;
+  /** Shared cache tiers after the per-process memory tier (the Workers Cache API, …). */
+  readonly sharedTiers?: readonly MediaCacheTier[];
+  /** Where writes that outlive the response go (Workers: the execution context). */
+  readonly background?: (c: Context) => Background;
+  /** Overrides the retry backoff base (tests). */
+  readonly graphRetryBaseMs?: number;
+}
+
+type Env = {
+  Variables: {
+    requestId: string;
+    cache: CacheOutcome | undefined;
+  };
+};
+
+export interface ProxyApp {
+  readonly app: Hono<Env>;
+  readonly memory: MemoryTier;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps): ProxyApp {
+  const { config, clock, logger } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
+  const userAgent = `whatsapp-media-proxy/${deps.version}`;
+  const background = deps.background ?? (() => inlineBackground);
+
+  const memory = createMemoryTier({
+    maxBytes: config.cacheMaxBytes,
+    maxItemBytes: config.cacheMaxItemBytes,
+    onEvict: () => metrics.cacheEviction(),
+  });
+  const cache = new MediaCache([memory, ...(deps.sharedTiers ?? [])]);
+  const resolver = createMediaResolver({
+    config,
+    fetch: deps.fetch,
+    clock,
+    logger,
+    userAgent,
+    metrics,
+    ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
+  });
+  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics });
+  const serveMedia = createMediaServer({ config, cache, resolver, loader, metrics });
+  const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
+
+  const app = new Hono<Env>();
+
+  // One line per request: method, path (never the query: it may hold ?token=), status, duration,
+  // bytes, cache outcome. The request id comes from X-Request-Id when it is sane, else is minted.
+  app.use(async (c, next) => {
+    const started = clock.now();
+    const incoming = c.req.header('x-request-id');
+    c.set('requestId', incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID());
+    await next();
+    const status = c.res.status;
+    const seconds = (clock.now() - started) / 1000;
+    const route = c.req.routePath || 'unmatched';
+    metrics.request(route, c.req.method, status, seconds);
+    logger.info(
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        status,
+        ms: Math.round(seconds * 1000),
+        bytes: contentLength(c.res),
+        cache: c.get('cache'),
+      },
+      'request',
+    );
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get('requestId');
+    if (isProxyError(error)) {
+      if (error.status >= 500) logger.warn({ requestId, code: error.code, detail: error.detail, error: error.cause === undefined ? undefined : describeError(error.cause) }, 'request failed upstream');
+      return problemResponse(error, { 'x-request-id': requestId });
+    }
+    logger.error({ requestId, error: describeError(error) }, 'unhandled error');
+    return problemResponse(new ProxyError('internal'), { 'x-request-id': requestId });
+  });
+
+  app.notFound((c) => problemResponse(new ProxyError('not_found'), { 'x-request-id': c.get('requestId') }));
+
+  app.get('/healthz', (c) =>
+    jsonResponse(
+      {
+        status: 'ok',
+        version: deps.version,
+        cache: { bytes: memory.bytes, entries: memory.entries, maxBytes: config.cacheMaxBytes },
+      },
+      { 'x-request-id': c.get('requestId') },
+    ),
+  );
+
+  app.get('/media/:id', async (c) => {
+    const requestId = c.get('requestId');
+    const token = callerToken(c);
+    if (token === undefined) throw new ProxyError('unauthorized', { detail: 'send Authorization: Bearer <token> or ?token=' });
+    const grant = await verifyCallerToken(token);
+    const id = c.req.param('id');
+    if (!isValidMediaId(id)) throw new ProxyError('invalid_media_id');
+    if (!grantCovers(grant, id)) throw new ProxyError('forbidden');
+
+    const ask: MediaAsk = {
+      head: c.req.method === 'HEAD',
+      download: c.req.query('download') === '1',
+      ifNoneMatch: c.req.header('if-none-match') ?? null,
+      range: c.req.header('range') ?? null,
+      ifRange: c.req.header('if-range') ?? null,
+    };
+    const served = await serveMedia(id, ask, c.req.raw.signal, background(c), { 'x-request-id': requestId });
+    c.set('cache', served.cache);
+    return served.response;
+  });
+
+  app.all('/media/:id', () => {
+    throw new ProxyError('method_not_allowed', { headers: { allow: 'GET, HEAD' } });
+  });
+
+  return { app, memory };
+}
+
+/** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */
+function callerToken(c: Context): string | undefined {
+  const authorization = c.req.header('authorization');
+  if (authorization !== undefined) {
+    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(authorization);
+    return match?.[1];
+  }
+  const query = c.req.query('token');
+  return query === undefined || query === '' ? undefined : query;
+}
+
+function contentLength(res: Response): number | undefined {
+  const length = res.headers.get('content-length');
+  return length === null ? undefined : Number(length);
+}

@@ -1,0 +1,245 @@
+import { checkTransport, normaliseHostEntry } from './upstream/url-policy.js';
+
+/**
+ * The one place configuration is read and validated. Pure: it takes the environment as a plain
+ * record (process.env on Node, the Worker's `env` on Cloudflare) and either returns a typed Config
+ * or throws a ConfigError naming the offending variable. Every default is visible in DEFAULTS.
+ */
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
+
+export const DEFAULTS = {
+  PORT: '8080',
+  HOST: '0.0.0.0',
+  GRAPH_API_URL: 'https://graph.facebook.com',
+  GRAPH_API_VERSION: 'v25.0',
+  MEDIA_HOSTS: 'lookaside.fbsbx.com',
+  CACHE_MAX_BYTES: '268435456',
+  CACHE_MAX_ITEM_BYTES: '8388608',
+  LOG_LEVEL: 'info',
+  UPSTREAM_TIMEOUT_MS: '15000',
+  GRAPH_MAX_RETRIES: '2',
+  // Graph's lookaside URL lives 5 minutes; keep the resolved answer a minute less so a cached URL is
+  // never handed to the CDN in its last seconds.
+  RESOLVE_TTL_SECONDS: '240',
+  // Unknown ids (code 100/33) are remembered so repeats do not reach Graph: some providers block an
+  // account's media lookups after ~20 errors an hour.
+  NOT_FOUND_TTL_SECONDS: '60',
+  // The content behind a media id never changes, so browsers may keep it; `private` because the
+  // response is behind caller auth.
+  CLIENT_CACHE_MAX_AGE: '86400',
+  JWT_CLOCK_TOLERANCE: '30',
+  CORS_ORIGINS: '',
+  SHUTDOWN_TIMEOUT_MS: '10000',
+} as const;
+
+export interface AuthConfig {
+  /** HS secrets, all accepted (rotation). Each at least 32 bytes. */
+  readonly secrets: readonly string[];
+  readonly publicKeyPem: string | undefined;
+  readonly jwksUrl: string | undefined;
+  /** Accepted `alg` values; symmetric ones apply to secrets, asymmetric ones to keys. */
+  readonly algorithms: readonly string[];
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  readonly clockToleranceSeconds: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly whatsappToken: string;
+  readonly graphApiUrl: string;
+  readonly graphApiVersion: string;
+  readonly graphMaxRetries: number;
+  /** Normalised MEDIA_HOSTS entries: exact hostnames, or `.suffix` for subdomains. */
+  readonly mediaHosts: readonly string[];
+  readonly cacheMaxBytes: number;
+  readonly cacheMaxItemBytes: number;
+  readonly resolveTtlMs: number;
+  readonly notFoundTtlMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly clientCacheMaxAge: number;
+  readonly corsOrigins: readonly string[];
+  readonly logLevel: LogLevel;
+  readonly metricsToken: string | undefined;
+  readonly shutdownTimeoutMs: number;
+  readonly auth: AuthConfig;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+function value(env: Env, name: keyof typeof DEFAULTS): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? DEFAULTS[name] : raw.trim();
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function required(env: Env, name: string): string {
+  const raw = optional(env, name);
+  if (raw === undefined) throw new ConfigError(name, 'is required but not set');
+  return raw;
+}
+
+function integer(env: Env, name: keyof typeof DEFAULTS, min: number, max: number): number {
+  const raw = value(env, name);
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
+  }
+  return n;
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function httpUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute URL, got "${raw}"`);
+  }
+  const refusal = checkTransport(url);
+  if (refusal === 'scheme') throw new ConfigError(name, 'must use https (plain http only for loopback hosts)');
+  if (refusal === 'userinfo') throw new ConfigError(name, 'must not contain credentials');
+  if (refusal === 'port') throw new ConfigError(name, 'must use the default https port (other ports only for loopback hosts)');
+  if (url.search !== '' || url.hash !== '') throw new ConfigError(name, 'must not have a query or fragment');
+  return url.href.replace(/\/+$/, '');
+}
+
+function loadAuth(env: Env): AuthConfig {
+  const secrets = list(optional(env, 'JWT_SECRET') ?? '');
+  const encoder = new TextEncoder();
+  for (const secret of secrets) {
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
+    if (encoder.encode(secret).byteLength < 32) {
+      throw new ConfigError('JWT_SECRET', 'each secret must be at least 32 bytes');
+    }
+  }
+  const publicKeyPem = optional(env, 'JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (publicKeyPem !== undefined && !/-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----/.test(publicKeyPem)) {
+    throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM "PUBLIC KEY" (SPKI) block');
+  }
+  const jwksRaw = optional(env, 'JWKS_URL');
+  const jwksUrl = jwksRaw === undefined ? undefined : httpUrl('JWKS_URL', jwksRaw);
+  if (secrets.length === 0 && publicKeyPem === undefined && jwksUrl === undefined) {
+    throw new ConfigError('JWT_SECRET', 'is required (or set JWT_PUBLIC_KEY or JWKS_URL)');
+  }
+
+  const known: readonly string[] = [...SYMMETRIC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS];
+  const algorithmsRaw = optional(env, 'JWT_ALGORITHMS');
+  const algorithms = algorithmsRaw === undefined ? defaultAlgorithms(secrets.length > 0, publicKeyPem !== undefined || jwksUrl !== undefined) : list(algorithmsRaw);
+  for (const alg of algorithms) {
+    if (!known.includes(alg)) throw new ConfigError('JWT_ALGORITHMS', `unsupported algorithm "${alg}" (known: ${known.join(', ')})`);
+  }
+  if (algorithms.length === 0) throw new ConfigError('JWT_ALGORITHMS', 'must name at least one algorithm');
+
+  const tolerance = optional(env, 'JWT_CLOCK_TOLERANCE') ?? DEFAULTS.JWT_CLOCK_TOLERANCE;
+  if (!/^\d+$/.test(tolerance) || Number(tolerance) > 3600) {
+    throw new ConfigError('JWT_CLOCK_TOLERANCE', `must be whole seconds between 0 and 3600, got "${tolerance}"`);
+  }
+  return {
+    secrets,
+    publicKeyPem,
+    jwksUrl,
+    algorithms,
+    issuer: optional(env, 'JWT_ISSUER'),
+    audience: optional(env, 'JWT_AUDIENCE'),
+    clockToleranceSeconds: Number(tolerance),
+  };
+}
+
+function defaultAlgorithms(hasSecrets: boolean, hasKeys: boolean): string[] {
+  const algs: string[] = [];
+  if (hasSecrets) algs.push('HS256');
+  if (hasKeys) algs.push('RS256', 'ES256', 'EdDSA');
+  return algs;
+}
+
+export function loadConfig(env: Env): Config {
+  const logLevel = value(env, 'LOG_LEVEL').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+
+  const version = value(env, 'GRAPH_API_VERSION');
+  if (!/^v\d+\.\d+$/.test(version)) throw new ConfigError('GRAPH_API_VERSION', `must look like v25.0, got "${version}"`);
+
+  const mediaHosts: string[] = [];
+  for (const entry of list(value(env, 'MEDIA_HOSTS'))) {
+    const normalised = normaliseHostEntry(entry);
+    if (normalised === undefined) throw new ConfigError('MEDIA_HOSTS', `"${entry}" is not a hostname or .suffix`);
+    mediaHosts.push(normalised);
+  }
+  if (mediaHosts.length === 0) throw new ConfigError('MEDIA_HOSTS', 'must list at least one host');
+
+  const corsOrigins: string[] = [];
+  for (const origin of list(value(env, 'CORS_ORIGINS'))) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://app.example`);
+    }
+    if (parsed.origin === 'null' || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://app.example`);
+    }
+    corsOrigins.push(parsed.origin);
+  }
+
+  const cacheMaxBytes = integer(env, 'CACHE_MAX_BYTES', 0, Number.MAX_SAFE_INTEGER);
+  const cacheMaxItemBytes = integer(env, 'CACHE_MAX_ITEM_BYTES', 0, 512 * 1024 * 1024);
+  if (cacheMaxItemBytes > cacheMaxBytes) {
+    throw new ConfigError('CACHE_MAX_ITEM_BYTES', `must not exceed CACHE_MAX_BYTES (${cacheMaxBytes})`);
+  }
+
+  const metricsToken = optional(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  }
+
+  return {
+    port: integer(env, 'PORT', 0, 65535),
+    host: value(env, 'HOST'),
+    whatsappToken: required(env, 'WHATSAPP_TOKEN'),
+    graphApiUrl: httpUrl('GRAPH_API_URL', value(env, 'GRAPH_API_URL')),
+    graphApiVersion: version,
+    graphMaxRetries: integer(env, 'GRAPH_MAX_RETRIES', 0, 10),
+    mediaHosts,
+    cacheMaxBytes,
+    cacheMaxItemBytes,
+    resolveTtlMs: integer(env, 'RESOLVE_TTL_SECONDS', 1, 280) * 1000,
+    notFoundTtlMs: integer(env, 'NOT_FOUND_TTL_SECONDS', 0, 86400) * 1000,
+    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 1, 600_000),
+    clientCacheMaxAge: integer(env, 'CLIENT_CACHE_MAX_AGE', 0, 31_536_000),
+    corsOrigins,
+    logLevel: logLevel as LogLevel,
+    metricsToken,
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
+    auth: loadAuth(env),
+  };
+}

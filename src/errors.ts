@@ -1,0 +1,81 @@
+/**
+ * Domain errors carry a fixed code; ERRORS maps each code to the HTTP status and the human title a
+ * caller sees. Nothing else about an error (message, cause, stack, upstream URL) reaches a client:
+ * the `detail` given at the throw site is the only free text, and it must be safe to show.
+ */
+
+export const ERRORS = {
+  invalid_media_id: { status: 400, title: 'Media id must be digits only' },
+  unauthorized: { status: 401, title: 'A valid caller token is required' },
+  forbidden: { status: 403, title: 'The caller token does not cover this media' },
+  media_not_found: { status: 404, title: 'Media not found or expired' },
+  not_found: { status: 404, title: 'No such endpoint' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_header_too_large: { status: 431, title: 'Request headers too large' },
+  upstream_rate_limited: { status: 503, title: 'WhatsApp rate limit reached; retry later' },
+  upstream_auth_failed: { status: 502, title: 'The proxy could not authenticate to WhatsApp' },
+  upstream_forbidden: { status: 502, title: 'The proxy is not permitted to read this media' },
+  upstream_host_not_allowed: { status: 502, title: 'WhatsApp returned a download URL on a host that is not allowed' },
+  upstream_invalid_response: { status: 502, title: 'WhatsApp returned an unexpected response' },
+  upstream_error: { status: 502, title: 'WhatsApp could not deliver the media' },
+  upstream_unavailable: { status: 503, title: 'WhatsApp is temporarily unavailable' },
+  upstream_timeout: { status: 504, title: 'WhatsApp did not answer in time' },
+  integrity_mismatch: { status: 502, title: 'The media bytes did not match their checksum' },
+  internal: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ProxyErrorOptions {
+  /** Safe, caller-visible explanation. Never include tokens, upstream URLs or internals. */
+  readonly detail?: string;
+  /** Seconds, sent as Retry-After (rate limits, transient unavailability). */
+  readonly retryAfter?: number;
+  /** Extra response headers (e.g. Allow on 405). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** For logs only; never serialised to the caller. */
+  readonly cause?: unknown;
+}
+
+export class ProxyError extends Error {
+  override readonly name = 'ProxyError';
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly retryAfter: number | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    options: ProxyErrorOptions = {},
+  ) {
+    super(options.detail ? `${code}: ${options.detail}` : code, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = ERRORS[code].status;
+    this.detail = options.detail;
+    this.retryAfter = options.retryAfter;
+    this.headers = options.headers;
+  }
+}
+
+export function isProxyError(error: unknown): error is ProxyError {
+  return error instanceof ProxyError;
+}
+
+export interface ProblemBody {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly detail?: string;
+}
+
+/** RFC 9457 problem details, with our stable `code` as an extension member. */
+export function problemBody(error: ProxyError): ProblemBody {
+  const { title, status } = ERRORS[error.code];
+  return {
+    type: 'about:blank',
+    title,
+    status,
+    code: error.code,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+  };
+}

@@ -1,0 +1,120 @@
+import type { MediaMeta } from '../cache/media-cache.js';
+
+/**
+ * Response headers, decided here and nowhere else. Upstream headers are never passed through: every
+ * header a caller sees is one this module chose.
+ */
+
+/** On every response, errors and /healthz included. */
+export const BASE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'x-content-type-options': 'nosniff',
+  // A `?token=` URL must not leak through the Referer of anything the media links to.
+  'referrer-policy': 'no-referrer',
+});
+
+const TOKEN = /^[a-z0-9!#$&^_.+-]{1,127}\/[a-z0-9!#$&^_.+-]{1,127}$/;
+
+/**
+ * Graph's `mime_type` is data from upstream. Keep `type/subtype` (and a codecs parameter, which audio
+ * like `audio/ogg; codecs=opus` carries), anything else becomes application/octet-stream.
+ */
+export function safeContentType(mime: string): string {
+  const [essence = '', ...params] = mime.split(';');
+  const type = essence.trim().toLowerCase();
+  if (!TOKEN.test(type)) return 'application/octet-stream';
+  const codecs = params.map((p) => p.trim()).find((p) => /^codecs="?[a-z0-9., +-]{1,64}"?$/i.test(p));
+  return codecs ? `${type}; ${codecs}` : type;
+}
+
+/**
+ * Types a browser shows inline without running anything. Everything else (text/html, image/svg+xml,
+ * xml, xhtml, office documents, unknown types) is sent as an attachment so that a document a customer
+ * sent cannot execute on the proxy's origin.
+ */
+export function isPassiveType(contentType: string): boolean {
+  const essence = contentType.split(';', 1)[0] ?? '';
+  if (essence === 'image/svg+xml') return false;
+  return (
+    essence.startsWith('image/') ||
+    essence.startsWith('audio/') ||
+    essence.startsWith('video/') ||
+    essence === 'application/pdf' ||
+    essence === 'text/plain'
+  );
+}
+
+/**
+ * `sandbox` stops a document opened directly from running script or reaching our origin's storage;
+ * it does not affect <img>/<video>/<audio> embedding, which ignore the media's own CSP. PDFs are the
+ * exception: Chromium's viewer is a plugin that a sandboxed document may not load, so a PDF gets
+ * `default-src 'none'` without `sandbox` (the viewer runs no script of the document's origin).
+ */
+export function contentSecurityPolicy(contentType: string): string {
+  return contentType.startsWith('application/pdf')
+    ? "default-src 'none'; object-src 'self'; plugin-types application/pdf"
+    : "default-src 'none'; sandbox";
+}
+
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'audio/aac': 'aac',
+  'audio/amr': 'amr',
+  'audio/mpeg': 'mp3',
+  'audio/mp4': 'm4a',
+  'audio/ogg': 'ogg',
+  'video/mp4': 'mp4',
+  'video/3gpp': '3gp',
+  'application/pdf': 'pdf',
+  'text/plain': 'txt',
+  'text/csv': 'csv',
+  'text/html': 'html',
+  'image/svg+xml': 'svg',
+  'application/zip': 'zip',
+  'application/msword': 'doc',
+  'application/vnd.ms-excel': 'xls',
+  'application/vnd.ms-powerpoint': 'ppt',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation': 'pptx',
+};
+
+/** `1234567890.jpg`: the id is digits only, so the name needs no quoting beyond the plain form. */
+export function downloadFilename(meta: Pick<MediaMeta, 'id' | 'mimeType'>): string {
+  const essence = meta.mimeType.split(';', 1)[0] ?? '';
+  const ext = EXTENSIONS[essence];
+  return ext ? `${meta.id}.${ext}` : `${meta.id}.bin`;
+}
+
+export function etagOf(sha256: string): string {
+  return `"${sha256}"`;
+}
+
+export interface MediaHeaderOptions {
+  readonly maxAge: number;
+  readonly download: boolean;
+}
+
+/**
+ * The headers of a full 200 answer for `meta`. Range and HEAD answers derive from it. Computed once
+ * per cache entry (see media-responder) so a cache hit does no string building.
+ */
+export function mediaHeaders(meta: MediaMeta, options: MediaHeaderOptions): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': meta.mimeType,
+    'content-length': String(meta.size),
+    etag: etagOf(meta.sha256),
+    'accept-ranges': 'bytes',
+    // The bytes behind a media id never change (a new file gets a new id), hence immutable.
+    'cache-control': `private, max-age=${options.maxAge}, immutable`,
+    'content-security-policy': contentSecurityPolicy(meta.mimeType),
+    'cross-origin-resource-policy': 'cross-origin',
+    ...BASE_HEADERS,
+  };
+  if (options.download || !isPassiveType(meta.mimeType)) {
+    headers['content-disposition'] = `attachment; filename="${downloadFilename(meta)}"`;
+  }
+  return headers;
+}

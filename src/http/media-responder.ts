@@ -1,0 +1,106 @@
+import type { CachedMedia, MediaMeta } from '../cache/media-cache.js';
+import { ifNoneMatchHits, ifRangeAllows } from './conditional.js';
+import { etagOf, mediaHeaders, type MediaHeaderOptions } from './media-headers.js';
+import { parseRange, type RangeDecision } from './range.js';
+
+/**
+ * What a media request asks for, read once from the request and independent of where the bytes come
+ * from (memory, edge cache or the CDN).
+ */
+export interface MediaAsk {
+  readonly head: boolean;
+  readonly download: boolean;
+  readonly ifNoneMatch: string | null;
+  readonly range: string | null;
+  readonly ifRange: string | null;
+}
+
+export type MediaPlan =
+  | { readonly kind: 'not_modified' }
+  | { readonly kind: 'head' }
+  | { readonly kind: 'unsatisfiable' }
+  | { readonly kind: 'full' }
+  | { readonly kind: 'partial'; readonly start: number; readonly end: number };
+
+/** RFC 9110 §13.2.2 order: If-None-Match first, then If-Range/Range. HEAD answers like a full GET. */
+export function planMediaResponse(meta: MediaMeta, ask: MediaAsk): MediaPlan {
+  const etag = etagOf(meta.sha256);
+  if (ifNoneMatchHits(ask.ifNoneMatch, etag)) return { kind: 'not_modified' };
+  if (ask.head) return { kind: 'head' };
+  const range: RangeDecision = ifRangeAllows(ask.ifRange, etag) ? parseRange(ask.range, meta.size) : { kind: 'full' };
+  return range;
+}
+
+/**
+ * Full-response headers are computed once per cached entry and reused for every hit: a hit then only
+ * allocates the Response itself.
+ */
+const headersOfEntry = new WeakMap<MediaMeta, Record<string, string>>();
+
+export class MediaResponder {
+  constructor(private readonly maxAge: number) {}
+
+  fullHeaders(meta: MediaMeta, download: boolean): Record<string, string> {
+    const options: MediaHeaderOptions = { maxAge: this.maxAge, download };
+    if (download) return mediaHeaders(meta, options);
+    let headers = headersOfEntry.get(meta);
+    if (headers === undefined) {
+      headers = mediaHeaders(meta, options);
+      headersOfEntry.set(meta, headers);
+    }
+    return headers;
+  }
+
+  /** Answers a plan that needs no body: 304, HEAD, 416. Returns undefined for full/partial. */
+  answerWithoutBody(meta: MediaMeta, plan: MediaPlan, ask: MediaAsk, extra?: Record<string, string>): Response | undefined {
+    const full = this.fullHeaders(meta, ask.download);
+    switch (plan.kind) {
+      case 'not_modified': {
+        // §15.4.5: a 304 carries the validators and caching headers a 200 would, but no content headers.
+        const { 'content-type': _t, 'content-length': _l, 'content-disposition': _d, ...rest } = full;
+        return new Response(null, { status: 304, headers: { ...rest, ...extra } });
+      }
+      case 'head':
+        return new Response(null, { status: 200, headers: extra ? { ...full, ...extra } : full });
+      case 'unsatisfiable': {
+        const { 'content-type': _t, 'content-disposition': _d, etag: _e, ...rest } = full;
+        return new Response(null, {
+          status: 416,
+          headers: { ...rest, 'content-length': '0', 'content-range': `bytes */${meta.size}`, ...extra },
+        });
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Full or partial answer from bytes in memory: a slice is a view, never a copy. */
+  answerFromBytes(media: CachedMedia, plan: MediaPlan, ask: MediaAsk, extra?: Record<string, string>): Response {
+    const early = this.answerWithoutBody(media, plan, ask, extra);
+    if (early) return early;
+    const full = this.fullHeaders(media, ask.download);
+    if (plan.kind === 'partial') {
+      return new Response(media.body.subarray(plan.start, plan.end + 1), {
+        status: 206,
+        headers: { ...full, ...this.partialHeaders(media, plan), ...extra },
+      });
+    }
+    return new Response(media.body, { status: 200, headers: extra ? { ...full, ...extra } : full });
+  }
+
+  /** A streamed answer: the body is already verified/limited by the caller of this method. */
+  answerWithStream(meta: MediaMeta, plan: MediaPlan, body: ReadableStream<Uint8Array>, ask: MediaAsk, extra?: Record<string, string>): Response {
+    const full = this.fullHeaders(meta, ask.download);
+    if (plan.kind === 'partial') {
+      return new Response(body, { status: 206, headers: { ...full, ...this.partialHeaders(meta, plan), ...extra } });
+    }
+    return new Response(body, { status: 200, headers: extra ? { ...full, ...extra } : full });
+  }
+
+  private partialHeaders(meta: MediaMeta, plan: { start: number; end: number }): Record<string, string> {
+    return {
+      'content-length': String(plan.end - plan.start + 1),
+      'content-range': `bytes ${plan.start}-${plan.end}/${meta.size}`,
+    };
+  }
+}

@@ -1,0 +1,109 @@
+import { ProxyError } from '../errors.js';
+import type { Sha256 } from '../hash.js';
+import { UpstreamTimeout, type UpstreamResponse } from '../upstream/fetch-upstream.js';
+
+export interface GuardOptions {
+  /** Exactly this many bytes must arrive: fewer is a truncation, more is a lie. */
+  readonly expectedBytes: number;
+  /** No byte for this long aborts the upstream body (UPSTREAM_TIMEOUT_MS). */
+  readonly idleTimeoutMs: number;
+  /** Verify the whole body against Graph's sha256 (full bodies only; a range cannot be checked). */
+  readonly verify?: { readonly hasher: Sha256; readonly expected: string };
+  readonly onIntegrityMismatch?: () => void;
+  /** Called once when the body ends, fails or is cancelled. */
+  readonly onSettled?: (outcome: 'complete' | 'failed' | 'cancelled') => void;
+}
+
+/**
+ * Wraps an upstream body into the stream the caller reads. Pull-based with no internal queue, so a
+ * slow reader slows the upstream read and memory never grows with the file.
+ *
+ * When verifying, the most recent chunk is held back until the upstream body has ended and its
+ * digest matched: with Content-Length set, a client that received every byte would take the response
+ * as complete, so a mismatch must be reported by erroring before the last byte, which the runtime
+ * turns into an aborted connection.
+ */
+export function guardBody(upstream: UpstreamResponse, options: GuardOptions): ReadableStream<Uint8Array> {
+  const body = upstream.response.body;
+  const reader = body?.getReader();
+  let received = 0;
+  let heldBack: Uint8Array | undefined;
+  let settled = false;
+  const settle = (outcome: 'complete' | 'failed' | 'cancelled') => {
+    if (settled) return;
+    settled = true;
+    options.onSettled?.(outcome);
+  };
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: ProxyError) => {
+    upstream.abort(error);
+    reader?.cancel(error).catch(() => {});
+    settle('failed');
+    controller.error(error);
+  };
+
+  async function readWithIdleTimeout(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const timer = setTimeout(() => upstream.abort(new UpstreamTimeout(`no body bytes for ${options.idleTimeoutMs} ms`)), options.idleTimeoutMs);
+    try {
+      return await reader!.read();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (reader === undefined) {
+          if (options.expectedBytes === 0) {
+            settle('complete');
+            return controller.close();
+          }
+          return fail(controller, new ProxyError('upstream_error', { detail: 'the media CDN sent no body' }));
+        }
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await readWithIdleTimeout();
+          } catch (error) {
+            const timedOut = error instanceof UpstreamTimeout || (error instanceof Error && error.cause instanceof UpstreamTimeout);
+            return fail(controller, timedOut ? new ProxyError('upstream_timeout', { detail: 'the media CDN stalled mid-body' }) : new ProxyError('upstream_error', { detail: 'the media CDN connection failed mid-body', cause: error }));
+          }
+          if (result.done) {
+            if (received !== options.expectedBytes) {
+              return fail(controller, new ProxyError('upstream_error', { detail: `the media CDN sent ${received} of ${options.expectedBytes} bytes` }));
+            }
+            if (options.verify) {
+              const digest = await options.verify.hasher.digestHex();
+              if (digest !== options.verify.expected) {
+                options.onIntegrityMismatch?.();
+                return fail(controller, new ProxyError('integrity_mismatch'));
+              }
+            }
+            if (heldBack) controller.enqueue(heldBack);
+            settle('complete');
+            return controller.close();
+          }
+          const chunk = result.value;
+          if (chunk.byteLength === 0) continue;
+          received += chunk.byteLength;
+          if (received > options.expectedBytes) {
+            return fail(controller, new ProxyError('upstream_error', { detail: 'the media CDN sent more bytes than announced' }));
+          }
+          if (!options.verify) return controller.enqueue(chunk);
+          options.verify.hasher.update(chunk);
+          const previous = heldBack;
+          heldBack = chunk;
+          if (previous) return controller.enqueue(previous);
+          // First chunk is held back; read on so this pull delivers something.
+        }
+      },
+      cancel(reason) {
+        // The caller went away: stop the transfer instead of leaving it orphaned.
+        settle('cancelled');
+        upstream.abort(reason);
+        return reader?.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,105 @@
+import type { Background, CachedMedia, MediaCache } from '../cache/media-cache.js';
+import type { Clock } from '../clock.js';
+import { ProxyError } from '../errors.js';
+import type { MediaResolver, ResolvedMedia } from '../graph/resolve-media.js';
+import type { CreateSha256 } from '../hash.js';
+import type { Logger } from '../logger.js';
+import { noopMetrics, type Metrics } from '../metrics.js';
+import { readBounded } from '../upstream/read-bounded.js';
+import { downloadMedia, type DownloadDeps } from './download-media.js';
+import { guardBody } from './guard-body.js';
+
+export interface MediaLoaderDeps extends DownloadDeps {
+  readonly resolver: MediaResolver;
+  readonly cache: MediaCache;
+  readonly createSha256: CreateSha256;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface OpenedStream {
+  /** The media as finally downloaded (a refresh may have replaced the URL). */
+  readonly media: ResolvedMedia;
+  readonly body: ReadableStream<Uint8Array>;
+}
+
+export interface MediaLoader {
+  /**
+   * Downloads a small file whole, verifies it against Graph's sha256 and stores it in the cache.
+   * Concurrent calls for one id share one download, which is not tied to any one caller: a caller
+   * leaving does not fail the others.
+   */
+  loadIntoMemory(media: ResolvedMedia, background: Background): Promise<CachedMedia>;
+  /**
+   * Streams a file (or one range of it) too large to cache. Each caller gets its own CDN request,
+   * so a slow reader only slows its own transfer and a range is fetched as a range.
+   */
+  openStream(media: ResolvedMedia, range: { start: number; end: number } | undefined, signal: AbortSignal | undefined): Promise<OpenedStream>;
+}
+
+export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
+  const metrics = deps.metrics ?? noopMetrics;
+  const inflight = new Map<string, Promise<CachedMedia>>();
+
+  /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
+  async function openDownload(media: ResolvedMedia, range: { start: number; end: number } | undefined, signal?: AbortSignal) {
+    const started = deps.clock.now();
+    let current = media;
+    for (let attempt = 0; ; attempt++) {
+      const result = await downloadMedia(deps, current, range, signal).catch((error: unknown) => {
+        metrics.cdnDownload(error instanceof ProxyError ? error.code : 'error', (deps.clock.now() - started) / 1000);
+        throw error;
+      });
+      if (result.kind === 'ok') {
+        metrics.cdnDownload('ok', (deps.clock.now() - started) / 1000);
+        return { media: current, upstream: result.upstream };
+      }
+      if (attempt > 0) {
+        metrics.cdnDownload('stale', (deps.clock.now() - started) / 1000);
+        throw new ProxyError('upstream_error', { detail: `the media CDN refused the download after a URL refresh (${result.reason})` });
+      }
+      metrics.urlRefresh();
+      deps.logger.info({ mediaId: media.id, reason: result.reason }, 'download URL rejected; resolving the id again');
+      current = await deps.resolver.resolveMedia(media.id, { refresh: true });
+    }
+  }
+
+  function guarded(media: ResolvedMedia, upstream: Parameters<typeof guardBody>[0], verify: boolean, expectedBytes: number) {
+    metrics.downloadStarted();
+    return guardBody(upstream, {
+      expectedBytes,
+      idleTimeoutMs: deps.config.upstreamTimeoutMs,
+      ...(verify ? { verify: { hasher: deps.createSha256(), expected: media.sha256 } } : {}),
+      onIntegrityMismatch: () => {
+        metrics.integrityMismatch();
+        deps.logger.error({ mediaId: media.id }, 'media bytes did not match Graph sha256; not served, not cached');
+      },
+      onSettled: () => metrics.downloadFinished(),
+    });
+  }
+
+  async function load(media: ResolvedMedia, background: Background): Promise<CachedMedia> {
+    const { media: current, upstream } = await openDownload(media, undefined);
+    const body = await readBounded(guarded(current, upstream, true, current.size), current.size);
+    const entry: CachedMedia = { id: current.id, mimeType: current.mimeType, sha256: current.sha256, size: current.size, body };
+    deps.cache.set(entry, background);
+    return entry;
+  }
+
+  return {
+    loadIntoMemory(media, background) {
+      const pending = inflight.get(media.id);
+      if (pending) return pending;
+      const loading = load(media, background).finally(() => inflight.delete(media.id));
+      inflight.set(media.id, loading);
+      return loading;
+    },
+
+    async openStream(media, range, signal) {
+      const { media: current, upstream } = await openDownload(media, range, signal);
+      const expected = range ? range.end - range.start + 1 : current.size;
+      return { media: current, body: guarded(current, upstream, range === undefined, expected) };
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * What the core reports as it works. The Node entrypoint passes a prom-client implementation
+ * (src/runtime/prometheus-metrics.ts); elsewhere the no-op one is used. Labels are small closed sets
+ * (codes, outcomes, tiers), never ids or URLs.
+ */
+export interface Metrics {
+  request(route: string, method: string, status: number, seconds: number): void;
+  cacheHit(tier: string): void;
+  cacheMiss(): void;
+  cacheEviction(): void;
+  graphLookup(outcome: string, seconds: number): void;
+  graphError(code: string): void;
+  cdnDownload(outcome: string, seconds: number): void;
+  urlRefresh(): void;
+  integrityMismatch(): void;
+  downloadStarted(): void;
+  downloadFinished(): void;
+}
+
+export const noopMetrics: Metrics = {
+  request() {},
+  cacheHit() {},
+  cacheMiss() {},
+  cacheEviction() {},
+  graphLookup() {},
+  graphError() {},
+  cdnDownload() {},
+  urlRefresh() {},
+  integrityMismatch() {},
+  downloadStarted() {},
+  downloadFinished() {},
+};
