@@ -49,18 +49,19 @@ export function createEdgeTier(options: EdgeTierOptions): MediaCacheTier {
     async get(id) {
       const key = edgeCacheKey(id);
       let stored: Response | undefined;
+      let body: Uint8Array<ArrayBuffer>;
       try {
         stored = await cache.match(key);
+        if (stored === undefined) return undefined;
+        body = new Uint8Array(await stored.arrayBuffer());
       } catch (error) {
         // The edge cache is an optimisation: when it fails, the request goes to Graph and the CDN.
         logger.warn({ mediaId: id, error: describeError(error) }, 'edge cache read failed');
         return undefined;
       }
-      if (stored === undefined) return undefined;
       const sha256 = stored.headers.get(SHA256_HEADER) ?? '';
       const size = Number(stored.headers.get(SIZE_HEADER));
       const mimeType = stored.headers.get('content-type');
-      const body = new Uint8Array(await stored.arrayBuffer());
       if (!SHA256_HEX.test(sha256) || mimeType === null || !Number.isSafeInteger(size) || body.byteLength !== size) {
         // Written by something else, or cut short: do not serve it, and do not keep it.
         logger.warn({ mediaId: id, storedBytes: body.byteLength }, 'edge cache entry malformed; dropped');

@@ -42,7 +42,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
     const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger });
     const proxy = createApp({
       config,
-      fetch: (input, init) => fetch(input, init),
+      fetch: globalThis.fetch,
       clock: systemClock,
       logger,
       createSha256: createWorkerSha256,
