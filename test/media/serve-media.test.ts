@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { graphError, makeBytes, sha256Hex, URL_LIFETIME_MS } from '../support/fake-whatsapp.js';
+import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
 
 const IMAGE_ID = '1234567890123456';
@@ -19,14 +20,14 @@ describe('GET /media/:id', () => {
     expect(res.headers.get('content-type')).toBe('image/jpeg');
     expect(res.headers.get('content-length')).toBe(String(image.byteLength));
     expect(res.headers.get('etag')).toBe(`"${sha256Hex(image)}"`);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(res), image);
   });
 
   it('accepts the caller token from ?token= for <img src>', async () => {
     const token = await h.token({ media: [IMAGE_ID] });
     const res = await h.get(`/media/${IMAGE_ID}?token=${token}`, { token: null });
     expect(res.status).toBe(200);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(res), image);
   });
 
   it('sends the business token and a User-Agent naming the proxy to Graph and the CDN, never phone_number_id', async () => {
@@ -62,7 +63,7 @@ describe('GET /media/:id', () => {
     const responses = await Promise.all(Array.from({ length: 8 }, () => h.get(`/media/${IMAGE_ID}`)));
     for (const res of responses) {
       expect(res.status).toBe(200);
-      expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+      expectSameBytes(await bodyBytes(res), image);
     }
     expect(h.fake.count('graph', IMAGE_ID)).toBe(1);
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(1);
@@ -84,7 +85,7 @@ describe('GET /media/:id', () => {
     h.fake.advance(URL_LIFETIME_MS + 1_000); // the URL Graph issued is now expired at the CDN
     const res = await h.get(`/media/${IMAGE_ID}`);
     expect(res.status).toBe(200);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(res), image);
     expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(3);
   });
@@ -135,7 +136,7 @@ describe('GET /media/:id', () => {
     expect((await bad.json()).code).toBe('integrity_mismatch');
     const good = await h.get(`/media/${IMAGE_ID}`);
     expect(good.status).toBe(200);
-    expect(new Uint8Array(await good.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(good), image);
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(2);
   });
 });
