@@ -59,6 +59,7 @@ describe('HTTP semantics for browsers and players', () => {
       const res = await h.get(`/media/${id}`, { headers: { range: `bytes=${bytes.byteLength}-` } });
       expect(res.status).toBe(416);
       expect(res.headers.get('content-range')).toBe(`bytes */${bytes.byteLength}`);
+      expect(res.headers.get('cache-control')).toBeNull();
       await res.arrayBuffer();
     });
 

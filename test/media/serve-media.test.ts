@@ -69,6 +69,30 @@ describe('GET /media/:id', () => {
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(1);
   });
 
+  it('streams a file above CACHE_MAX_ITEM_BYTES: the first bytes arrive while the download still runs', async () => {
+    await h.close();
+    h = await startHarness({ env: { CACHE_MAX_ITEM_BYTES: String(1024 * 1024) } });
+    const video = makeBytes(3_000_000, 9);
+    h.fake.addMedia('98765', { bytes: video, mimeType: 'video/mp4' });
+    h.fake.setDownloadFault('98765', { trickle: { chunkBytes: 64 * 1024, delayMs: 10 } });
+    const res = await h.get('/media/98765');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-length')).toBe(String(video.byteLength));
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.value!.byteLength).toBeGreaterThan(0);
+    expect(h.fake.openDownloads).toBe(1);
+    expect(h.fake.cdnBytesSent).toBeLessThan(video.byteLength);
+    const rest: Uint8Array[] = [first.value!];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest.push(value);
+    }
+    expectSameBytes(Buffer.concat(rest), video);
+    expect(h.proxy.memory.entries).toBe(0);
+  });
+
   it('accepts file_size as a numeric string', async () => {
     h.fake.addMedia('555000111', { bytes: image, mimeType: 'image/png', fileSizeAsString: true });
     const res = await h.get('/media/555000111');
@@ -286,6 +310,13 @@ describe('Graph errors', () => {
   it('answers 504 when Graph does not answer in time', async () => {
     h.fake.scriptGraph('783', { status: 200, body: {}, delayMs: 2_500 });
     const res = await h.get('/media/783');
+    expect(res.status).toBe(504);
+    expect((await res.json()).code).toBe('upstream_timeout');
+  });
+
+  it('answers 504 when Graph sends headers and then stalls the body', async () => {
+    h.fake.scriptGraph('785', { status: 200, body: null, stallBody: true });
+    const res = await h.get('/media/785');
     expect(res.status).toBe(504);
     expect((await res.json()).code).toBe('upstream_timeout');
   });

@@ -55,6 +55,8 @@ export interface GraphReply {
   readonly delayMs?: number;
   /** Destroy the connection instead of answering (a network error before any byte). */
   readonly reset?: boolean;
+  /** Send the headers, then nothing (a stalled body). */
+  readonly stallBody?: boolean;
 }
 
 export interface SeenRequest {
@@ -207,6 +209,11 @@ export class FakeWhatsApp {
     if (script) {
       if (script.delayMs) await sleep(script.delayMs);
       if (script.reset) return void req.socket.destroy();
+      if (script.stallBody) {
+        res.writeHead(script.status, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"url":');
+        return;
+      }
       return json(res, script.status, script.body, script.headers);
     }
     if (req.headers.authorization !== `Bearer ${this.token}`) {
