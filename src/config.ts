@@ -157,6 +157,12 @@ function loadAuth(env: Env): AuthConfig {
     if (!known.includes(alg)) throw new ConfigError('JWT_ALGORITHMS', `unsupported algorithm "${alg}" (known: ${known.join(', ')})`);
   }
   if (algorithms.length === 0) throw new ConfigError('JWT_ALGORITHMS', 'must name at least one algorithm');
+  // An algorithm without a key of its family would refuse every token at run time: say so at start.
+  for (const alg of algorithms) {
+    const isSymmetric = (SYMMETRIC_ALGORITHMS as readonly string[]).includes(alg);
+    if (isSymmetric && secrets.length === 0) throw new ConfigError('JWT_ALGORITHMS', `${alg} needs JWT_SECRET`);
+    if (!isSymmetric && publicKeyPem === undefined && jwksUrl === undefined) throw new ConfigError('JWT_ALGORITHMS', `${alg} needs JWT_PUBLIC_KEY or JWKS_URL`);
+  }
 
   const tolerance = optional(env, 'JWT_CLOCK_TOLERANCE') ?? DEFAULTS.JWT_CLOCK_TOLERANCE;
   if (!/^\d+$/.test(tolerance) || Number(tolerance) > 3600) {
