@@ -12,6 +12,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
 
+/** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes). */
+export const MIN_SECRET_BYTES = 32;
+
 export const DEFAULTS = {
   PORT: '8080',
   HOST: '0.0.0.0',
@@ -131,12 +134,12 @@ function httpUrl(name: string, raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-function loadAuth(env: Env): AuthConfig {
+/** The caller-token part of the configuration, also used alone by `npm run token`. */
+export function loadAuthConfig(env: Env): AuthConfig {
   const secrets = list(optional(env, 'JWT_SECRET') ?? '');
   const encoder = new TextEncoder();
   for (const secret of secrets) {
-    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
-    if (encoder.encode(secret).byteLength < 32) {
+    if (encoder.encode(secret).byteLength < MIN_SECRET_BYTES) {
       throw new ConfigError('JWT_SECRET', 'each secret must be at least 32 bytes');
     }
   }
@@ -246,6 +249,6 @@ export function loadConfig(env: Env): Config {
     logLevel: logLevel as LogLevel,
     metricsToken,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
-    auth: loadAuth(env),
+    auth: loadAuthConfig(env),
   };
 }
