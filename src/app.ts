@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       {
         requestId: c.get('requestId'),
         method: c.req.method,
-        path: c.req.path,
+        path: loggablePath(c.req.path),
         status,
         ms: Math.round(seconds * 1000),
         bytes: contentLength(c.res),
@@ -186,6 +186,15 @@ function callerToken(c: Context): string | undefined {
   }
   const query = c.req.query('token');
   return query === undefined || query === '' ? undefined : query;
+}
+
+/**
+ * The path as logged: a JWT pasted into a path (a client bug) is redacted like one in a query, and
+ * the length is bounded so a hostile path cannot flood the log.
+ */
+function loggablePath(path: string): string {
+  const redacted = path.replace(/[\w-]{10,}\.[\w-]{10,}(?:\.[\w-]*)?/g, '<redacted>');
+  return redacted.length > 256 ? `${redacted.slice(0, 256)}…` : redacted;
 }
 
 function contentLength(res: Response): number | undefined {

@@ -1,25 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Fetch } from '../../src/upstream/fetch-upstream.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
+import { recordingFetch, type Contact } from './recording-fetch.js';
 
 const ID = '1234567890123456';
 const bytes = makeBytes(4_000, 3);
-
-interface Contact {
-  readonly url: string;
-  readonly authorization: string | null;
-}
-
-/** Node's fetch, recording every URL the proxy asks it for and the Authorization it sends there. */
-function recordingFetch(contacts: Contact[], decorate?: (url: URL, response: Response) => Response): Fetch {
-  return async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : input.toString());
-    contacts.push({ url: url.href, authorization: new Headers(init?.headers).get('authorization') });
-    const response = await fetch(input, init);
-    return decorate ? decorate(url, response) : response;
-  };
-}
 
 describe('redirects from the media CDN', () => {
   let h: Harness;
