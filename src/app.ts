@@ -12,7 +12,7 @@ import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
-import { createMediaLoader } from './media/media-loader.js';
+import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
 import { createMediaServer, isValidMediaId, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
@@ -33,6 +33,11 @@ export interface AppDeps {
   readonly background?: (c: Context) => Background;
   /** Overrides the retry backoff base (tests). */
   readonly graphRetryBaseMs?: number;
+  /**
+   * Makes a streamed body's length known to the runtime, for runtimes that otherwise drop the
+   * Content-Length of a JS stream (Workers: FixedLengthStream). Node needs none.
+   */
+  readonly withKnownLength?: WithKnownLength;
 }
 
 type Env = {
@@ -70,7 +75,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     metrics,
     ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
   });
-  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics });
+  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
   const serveMedia = createMediaServer({ config, cache, resolver, loader, metrics });
   const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
 
