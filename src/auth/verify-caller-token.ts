@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type CryptoKey } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type ProtectedHeaderParameters, type JWTVerifyGetKey, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type AuthConfig } from '../config.js';
@@ -77,12 +77,16 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
 
   async function verifyUncached(token: string): Promise<JWTPayload> {
     const currentDate = new Date(deps.clock.now());
-    let alg: string | undefined;
+    let header: ProtectedHeaderParameters;
     try {
-      alg = decodeProtectedHeader(token).alg;
+      header = decodeProtectedHeader(token);
     } catch {
-      alg = undefined;
+      header = {};
     }
+    // RFC 7515 §4.1.4: kid is a string. jose ignores kid when it verifies with a secret, so a
+    // malformed one would pass unnoticed; refuse it as a malformed header instead.
+    if ('kid' in header && typeof header.kid !== 'string') throw new errors.JWSInvalid('"kid" (Key ID) Header Parameter must be a string');
+    const alg = typeof header.alg === 'string' ? header.alg : undefined;
     if (alg !== undefined && symmetricAlgs.includes(alg) && secrets.length > 0) {
       let lastError: unknown;
       for (const secret of secrets) {
