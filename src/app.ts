@@ -13,7 +13,8 @@ import type { MediaAsk } from './http/media-responder.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
-import { createMediaServer, isValidMediaId, type CacheOutcome } from './media/serve-media.js';
+import { isValidMediaId } from './media/media-id.js';
+import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { MIN_SECRET_BYTES } from '../config.js';
-import { isValidMediaId } from '../media/serve-media.js';
+import { isValidMediaId } from '../media/media-id.js';
 
 export interface SignMediaTokenOptions {
   /** One of the proxy's JWT_SECRET values (the first one, when rotating). At least 32 bytes. */

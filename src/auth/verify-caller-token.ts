@@ -71,7 +71,16 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
         if (jwks === undefined) throw new errors.JWSSignatureVerificationFailed();
       }
     }
-    if (jwks !== undefined) return jwks(header, token);
+    if (jwks !== undefined) {
+      try {
+        return await jwks(header, token);
+      } catch (error) {
+        // No key for this kid is the token's problem; anything else (key server down, timing out,
+        // answering non-200 or garbage) is ours, and must not read as "your token is bad".
+        if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+        throw new KeySetUnavailable(error);
+      }
+    }
     throw new errors.JWSSignatureVerificationFailed();
   };
 
@@ -117,6 +126,7 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
     try {
       payload = await verifyUncached(token);
     } catch (error) {
+      if (error instanceof KeySetUnavailable) throw new ProxyError('auth_unavailable', { retryAfter: 30, cause: error.cause });
       throw new ProxyError('unauthorized', { detail: describeJoseFailure(error), cause: error });
     }
     const grant: CallerGrant = { media: mediaClaim(payload.media), expiresAt: (payload.exp ?? 0) * 1000 };
@@ -124,6 +134,14 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
     if (ttl > 0) verified.set(token, grant, { ttl });
     return grant;
   };
+}
+
+/** The JWKS could not be fetched or read: a 503 for the caller, a warning for the operator. */
+class KeySetUnavailable extends Error {
+  override readonly name = 'KeySetUnavailable';
+  constructor(cause: unknown) {
+    super('JWKS_URL could not be fetched or read', { cause });
+  }
 }
 
 function mediaClaim(claim: unknown): CallerGrant['media'] {

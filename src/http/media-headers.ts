@@ -106,7 +106,9 @@ export function mediaHeaders(meta: MediaMeta, options: MediaHeaderOptions): Reco
     etag: etagOf(meta.sha256),
     'accept-ranges': 'bytes',
     // The bytes behind a media id never change (a new file gets a new id), hence immutable.
-    'cache-control': `private, max-age=${options.maxAge}, immutable`,
+    // no-transform: the bytes are sha256-verified and ranges index them; no intermediary may
+    // recompress them (Cloudflare keeps the origin's Content-Length only with no-transform).
+    'cache-control': `private, max-age=${options.maxAge}, immutable, no-transform`,
     'content-security-policy': MEDIA_CONTENT_SECURITY_POLICY,
     'cross-origin-resource-policy': 'cross-origin',
     ...BASE_HEADERS,

@@ -365,6 +365,19 @@ describe('JWKS_URL', () => {
     await expect(verify(await sign(claims(clock), impostor.privateKey, { alg: 'RS256', kid: 'k1' }))).rejects.toMatchObject({ detail: 'token signature invalid' });
   });
 
+  it('answers 503 auth_unavailable, not 401, when the key server cannot be reached', async () => {
+    const a = await namedKey('RS256', 'k1');
+    const { clock, verify } = verifierFor({ JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json' });
+    await expect(verify(await sign(claims(clock), a.privateKey, { alg: 'RS256', kid: 'k1' }))).rejects.toMatchObject({ code: 'auth_unavailable', status: 503, retryAfter: 30 });
+  });
+
+  it('answers 503 auth_unavailable when the key server answers an error', async () => {
+    const a = await namedKey('RS256', 'k1');
+    const failing: Fetch = async () => new Response('down', { status: 500 });
+    const { clock, verify } = verifierFor({ JWKS_URL: jwks.url }, failing);
+    await expect(verify(await sign(claims(clock), a.privateKey, { alg: 'RS256', kid: 'k1' }))).rejects.toMatchObject({ code: 'auth_unavailable' });
+  });
+
   it('refuses HS tokens signed with the JWKS JSON or a key\'s modulus', async () => {
     const a = await namedKey('RS256', 'k1');
     jwks.keys = [a.jwk];

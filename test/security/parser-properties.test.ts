@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRange, type RangeDecision } from '../../src/http/range.js';
-import { isValidMediaId } from '../../src/media/serve-media.js';
+import { isValidMediaId } from '../../src/media/media-id.js';
 
 /** RFC 9110 §14.1.2/§14.1.3 for one range-spec, written out independently of the parser. */
 function rangeModel(spec: { first?: bigint; last?: bigint }, size: number): RangeDecision {

@@ -41,7 +41,7 @@ describe('edge tier through the proxy', () => {
       expect(res.headers.get('content-length')).toBe('200000');
       expect(res.headers.get('etag')).toBe(`"${sha256}"`);
       // The caller sees the proxy's headers, not the ones stored for the tier.
-      expect(res.headers.get('cache-control')).toBe('private, max-age=86400, immutable');
+      expect(res.headers.get('cache-control')).toBe('private, max-age=86400, immutable, no-transform');
       expect(res.headers.get('x-media-sha256')).toBeNull();
       expect(await sha256Hex(await res.arrayBuffer())).toBe(sha256);
     }
