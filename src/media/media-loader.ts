@@ -119,7 +119,10 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     async openStream(media, range, signal) {
       const { media: current, upstream } = await openDownload(media, range, signal);
       const expected = range ? range.end - range.start + 1 : current.size;
-      const body = guarded(current, upstream, range === undefined, expected);
+      // A range that spans the whole file is the file: verify it too. Players open a video with
+      // `bytes=0-`, so skipping it would leave the most common large download unchecked.
+      const wholeFile = range === undefined || (range.start === 0 && range.end === current.size - 1);
+      const body = guarded(current, upstream, wholeFile, expected);
       return { media: current, body: deps.withKnownLength ? deps.withKnownLength(body, expected) : body };
     },
   };

@@ -62,6 +62,14 @@ describe('surviving a misbehaving upstream', () => {
     await stillServes();
   });
 
+  it('verifies a streamed range that covers the whole file (a <video> opens with bytes=0-)', async () => {
+    h.fake.scriptDownload(LARGE_ID, { corrupt: true });
+    const res = await h.get(`/media/${LARGE_ID}`, { headers: { range: 'bytes=0-' } });
+    expect(res.status).toBe(206);
+    await expect(readAll(res)).rejects.toThrow();
+    await stillServes();
+  });
+
   it('retries a small download cut off mid-body once, since nothing was sent yet', async () => {
     h.fake.scriptDownload(SMALL_ID, { resetAfterBytes: 10_000 });
     await stillServes();
