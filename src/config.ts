@@ -222,7 +222,9 @@ export function loadConfig(env: Env): Config {
 
   const cacheMaxBytes = integer(env, 'CACHE_MAX_BYTES', 0, Number.MAX_SAFE_INTEGER);
   const cacheMaxItemBytes = integer(env, 'CACHE_MAX_ITEM_BYTES', 0, 512 * 1024 * 1024);
-  if (cacheMaxItemBytes > cacheMaxBytes) {
+  // CACHE_MAX_BYTES=0 turns the memory cache off (README); the item limit then only says which
+  // files are downloaded whole and verified before a byte is sent, and which are streamed.
+  if (cacheMaxBytes > 0 && cacheMaxItemBytes > cacheMaxBytes) {
     throw new ConfigError('CACHE_MAX_ITEM_BYTES', `must not exceed CACHE_MAX_BYTES (${cacheMaxBytes})`);
   }
 

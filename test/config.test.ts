@@ -37,6 +37,11 @@ describe('loadConfig', () => {
     expect(DEFAULTS.PORT).toBe('8080');
   });
 
+  it('accepts CACHE_MAX_BYTES=0 alone: the README documents 0 as "disables the memory cache"', () => {
+    const config = loadConfig({ ...base, CACHE_MAX_BYTES: '0' });
+    expect(config.cacheMaxBytes).toBe(0);
+  });
+
   it('reads every variable it is given', () => {
     const config = loadConfig({
       ...base,

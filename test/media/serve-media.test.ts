@@ -50,6 +50,15 @@ describe('GET /media/:id', () => {
     expect(caches).toEqual(['miss', 'hit:memory', 'hit:memory']);
   });
 
+  it('with CACHE_MAX_BYTES=0 still serves verified bytes, and keeps none in memory', async () => {
+    await h.close();
+    h = await startHarness({ env: { CACHE_MAX_BYTES: '0' } });
+    h.fake.addMedia(IMAGE_ID, { bytes: image, mimeType: 'image/jpeg' });
+    for (let i = 0; i < 2; i++) expectSameBytes(await bodyBytes(await h.get(`/media/${IMAGE_ID}`)), image);
+    expect(h.fake.count('cdn', IMAGE_ID)).toBe(2);
+    expect(h.proxy.memory.entries).toBe(0);
+  });
+
   it('shares the cache between callers with different tokens', async () => {
     const a = await h.token({ media: [IMAGE_ID] });
     const b = await h.token({ media: '*' });
