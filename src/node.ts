@@ -7,16 +7,13 @@ import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createJsonLogger, describeError } from './logger.js';
+import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
-  try {
-    // Values already in the environment win over .env (Node's loadEnvFile does not overwrite them).
-    process.loadEnvFile('.env');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  // The same .env reading as `npm run token`: values already in the environment win.
+  loadDotEnv();
   try {
     return loadConfig(process.env);
   } catch (error) {
