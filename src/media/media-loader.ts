@@ -88,9 +88,10 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
 
   async function load(media: ResolvedMedia, background: Background): Promise<CachedMedia> {
     let body: Uint8Array<ArrayBuffer>;
-    let current: ResolvedMedia;
+    // After a refresh, retry on the fresh URL: the first one was already refused by the CDN.
+    let current: ResolvedMedia = media;
     for (let attempt = 0; ; attempt++) {
-      const opened = await openDownload(media, undefined);
+      const opened = await openDownload(current, undefined);
       current = opened.media;
       try {
         body = await readBounded(guarded(current, opened.upstream, true, current.size), current.size);

@@ -76,6 +76,16 @@ describe('surviving a misbehaving upstream', () => {
     expect(h.fake.count('cdn', SMALL_ID)).toBe(2);
   });
 
+  it('retries a cut-off small download on the refreshed URL, not on the one the CDN already refused', async () => {
+    expect((await h.get(`/media/${SMALL_ID}`, { method: 'HEAD' })).status).toBe(200); // resolved, URL cached
+    h.fake.advance(6 * 60_000); // that URL has expired at the CDN
+    // Trickled, so the headers surely arrive before the reset: a cut-off body, not a failed connect.
+    h.fake.scriptDownload(SMALL_ID, {}, { resetAfterBytes: 10_000, trickle: { chunkBytes: 5_000, delayMs: 5 } });
+    await stillServes();
+    expect(h.fake.count('graph', SMALL_ID)).toBe(2);
+    expect(h.fake.count('cdn', SMALL_ID)).toBe(3);
+  });
+
   it('answers 502 and caches nothing when a small download keeps failing mid-body', async () => {
     h.fake.setDownloadFault(SMALL_ID, { resetAfterBytes: 10_000 });
     const res = await h.get(`/media/${SMALL_ID}`);
