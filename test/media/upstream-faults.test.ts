@@ -71,9 +71,13 @@ describe('surviving a misbehaving upstream', () => {
   });
 
   it('retries a small download cut off mid-body once, since nothing was sent yet', async () => {
-    h.fake.scriptDownload(SMALL_ID, { resetAfterBytes: 10_000 });
+    // Trickled, so the headers surely arrive before the reset: untrickled, the reset lands before the
+    // headers and the proxy takes the expired-URL path (a Graph refresh) instead of this one.
+    h.fake.scriptDownload(SMALL_ID, { resetAfterBytes: 10_000, trickle: { chunkBytes: 5_000, delayMs: 5 } });
     await stillServes();
     expect(h.fake.count('cdn', SMALL_ID)).toBe(2);
+    expect(h.fake.count('graph', SMALL_ID)).toBe(1);
+    expect(h.logEntries().some((e) => e.msg === 'download failed mid-body before anything was sent; retrying once')).toBe(true);
   });
 
   it('retries a cut-off small download on the refreshed URL, not on the one the CDN already refused', async () => {
