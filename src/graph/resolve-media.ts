@@ -18,10 +18,11 @@ export interface ResolvedMedia extends MediaMeta {
 
 export interface MediaResolver {
   /**
-   * Graph `GET /{version}/{id}`. Answers come from a short cache unless `refresh` is set (the CDN
-   * rejected the cached URL). Concurrent lookups of one id share one Graph request.
+   * Graph `GET /{version}/{id}`. Answers come from a short cache unless `staleUrl` is given: the CDN
+   * rejected that URL, so the cached answer is reused only if it already holds a newer URL (another
+   * caller refreshed meanwhile). Concurrent lookups of one id share one Graph request.
    */
-  resolveMedia(id: string, options?: { readonly refresh?: boolean }): Promise<ResolvedMedia>;
+  resolveMedia(id: string, options?: { readonly staleUrl?: string }): Promise<ResolvedMedia>;
 }
 
 export interface MediaResolverDeps {
@@ -142,10 +143,8 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
   return {
     resolveMedia(id, options) {
       if (notFound?.has(id)) return Promise.reject(new ProxyError('media_not_found'));
-      if (!options?.refresh) {
-        const cached = resolved.get(id);
-        if (cached) return Promise.resolve(cached);
-      }
+      const cached = resolved.get(id);
+      if (cached && cached.url !== options?.staleUrl) return Promise.resolve(cached);
       // A lookup in flight is fresh either way, so a refresh joins it too.
       const pending = inflight.get(id);
       if (pending) return pending;

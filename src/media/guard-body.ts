@@ -38,7 +38,9 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
     upstream.abort(error);
     reader?.cancel(error).catch(() => {});
     settle('failed', error);
-    controller.error(error);
+    // The runtime prints whatever the stream errors with (@hono/node-server console.errors it): give
+    // it our own code and detail only, not the upstream cause chain, which onSettled logs scrubbed.
+    controller.error(new ProxyError(error.code, error.detail === undefined ? {} : { detail: error.detail }));
   };
 
   async function readWithIdleTimeout(): Promise<ReadableStreamReadResult<Uint8Array>> {

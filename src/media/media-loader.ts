@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { ProxyError } from '../errors.js';
 import type { MediaResolver, ResolvedMedia } from '../graph/resolve-media.js';
 import type { CreateSha256 } from '../hash.js';
-import type { Logger } from '../logger.js';
+import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
 import { readBounded } from '../upstream/read-bounded.js';
 import { downloadMedia, type DownloadDeps } from './download-media.js';
@@ -65,7 +65,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       }
       metrics.urlRefresh();
       deps.logger.info({ mediaId: media.id, reason: result.reason }, 'download URL rejected; resolving the id again');
-      current = await deps.resolver.resolveMedia(media.id, { refresh: true });
+      current = await deps.resolver.resolveMedia(media.id, { staleUrl: current.url });
     }
   }
 
@@ -81,7 +81,9 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       },
       onSettled: (outcome, error) => {
         metrics.downloadFinished();
-        if (error && error.code !== 'integrity_mismatch') deps.logger.warn({ mediaId: media.id, code: error.code, detail: error.detail }, 'media body failed mid-transfer; response aborted');
+        if (error && error.code !== 'integrity_mismatch') {
+          deps.logger.warn({ mediaId: media.id, code: error.code, detail: error.detail, ...(error.cause === undefined ? {} : { cause: describeError(error.cause) }) }, 'media body failed mid-transfer');
+        }
       },
     });
   }
@@ -112,7 +114,12 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     loadIntoMemory(media, background) {
       const pending = inflight.get(media.id);
       if (pending) return pending;
-      const loading = load(media, background).finally(() => inflight.delete(media.id));
+      // The slot is taken synchronously; inside it, look at the cache once more: a caller that missed
+      // the cache just before another caller's download finished must not download again.
+      const loading = deps.cache
+        .get(media.id, background)
+        .then((hit) => hit?.media ?? load(media, background))
+        .finally(() => inflight.delete(media.id));
       inflight.set(media.id, loading);
       return loading;
     },

@@ -123,6 +123,22 @@ describe('GET /media/:id', () => {
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(3);
   });
 
+  it('refreshes an expired URL once for several callers, even when one learns of it late', async () => {
+    await h.close();
+    h = await startHarness({ env: { CACHE_MAX_BYTES: '0', CACHE_MAX_ITEM_BYTES: '0' } });
+    h.fake.addMedia(IMAGE_ID, { bytes: image, mimeType: 'image/jpeg' });
+    expect((await h.get(`/media/${IMAGE_ID}`, { method: 'HEAD' })).status).toBe(200); // URL resolved and cached
+    h.fake.advance(URL_LIFETIME_MS + 1_000);
+    // Both callers download with the expired URL; one of the two 404s arrives only after the other
+    // caller's refresh has finished, so it must reuse that refresh instead of asking Graph again.
+    h.fake.scriptDownload(IMAGE_ID, {}, { headerDelayMs: 300 });
+    const [a, b] = await Promise.all([h.get(`/media/${IMAGE_ID}`), h.get(`/media/${IMAGE_ID}`)]);
+    expectSameBytes(await bodyBytes(a!), image);
+    expectSameBytes(await bodyBytes(b!), image);
+    expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
+    expect(h.fake.count('cdn', IMAGE_ID)).toBe(4);
+  });
+
   it('re-resolves when the CDN answers an HTML page instead of media', async () => {
     h.fake.scriptDownload(IMAGE_ID, { status: 200 });
     // status 200 + HTML body from the fault: the CDN's "content isn't available" page

@@ -91,11 +91,14 @@ describe('surviving a misbehaving upstream', () => {
   });
 
   it('answers 502 and caches nothing when a small download keeps failing mid-body', async () => {
-    h.fake.setDownloadFault(SMALL_ID, { resetAfterBytes: 10_000 });
+    // Trickled, so each attempt fails mid-body rather than at connect (see the retry test above).
+    h.fake.setDownloadFault(SMALL_ID, { resetAfterBytes: 10_000, trickle: { chunkBytes: 5_000, delayMs: 5 } });
     const res = await h.get(`/media/${SMALL_ID}`);
     expect(res.status).toBe(502);
     expect((await res.json()).code).toBe('upstream_error');
     expect(h.proxy.memory.entries).toBe(0);
+    expect(h.fake.count('cdn', SMALL_ID)).toBe(2);
+    expect(h.fake.count('graph', SMALL_ID)).toBe(1);
     h.fake.setDownloadFault(SMALL_ID, undefined);
     await stillServes();
   });
