@@ -8,6 +8,7 @@ import { ProxyError, isProxyError } from './errors.js';
 import { createMediaResolver } from './graph/resolve-media.js';
 import type { CreateSha256 } from './hash.js';
 import type { MediaAsk } from './http/media-responder.js';
+import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader } from './media/media-loader.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly sharedTiers?: readonly MediaCacheTier[];
   /** Where writes that outlive the response go (Workers: the execution context). */
   readonly background?: (c: Context) => Background;
+  /** GET /metrics answers what this returns (Node: prom-client); without it the route is a 404. */
+  readonly metricsEndpoint?: ScrapeMetrics;
   /** Overrides the retry backoff base (tests). */
   readonly graphRetryBaseMs?: number;
 }
@@ -121,6 +124,8 @@ export function createApp(deps: AppDeps): ProxyApp {
       { 'x-request-id': c.get('requestId') },
     ),
   );
+
+  app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
   app.get('/media/:id', async (c) => {
     const requestId = c.get('requestId');
