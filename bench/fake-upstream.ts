@@ -1,0 +1,17 @@
+/**
+ * The fake Graph + CDN (test/support/fake-whatsapp.ts) in a process of its own, so its CPU is not
+ * the load generator's or the proxy's. Reports its origin and token over IPC.
+ */
+import { FakeWhatsApp } from '../test/support/fake-whatsapp.js';
+import { COLD_SAMPLES, coldMedia, HIT_IMAGE, slowMedia, streamMedia } from './media-set.js';
+
+const fake = await new FakeWhatsApp().start();
+for (const m of [HIT_IMAGE, streamMedia(), slowMedia()]) fake.addMedia(m.meta.id, { bytes: m.bytes, mimeType: m.meta.mimeType });
+for (let n = 0; n < 2 * COLD_SAMPLES; n++) {
+  const m = coldMedia(n);
+  fake.addMedia(m.meta.id, { bytes: m.bytes, mimeType: m.meta.mimeType });
+}
+// The fake remembers every request it saw; a benchmark makes tens of thousands.
+setInterval(() => fake.requests.splice(0), 1000).unref();
+process.send?.({ origin: fake.origin, token: fake.token });
+process.on('SIGTERM', () => process.exit(0));
