@@ -75,11 +75,20 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
     }
     const { response } = upstream;
     let text: string;
+    // The deadline covers the (small) body too: headers followed by silence must not hang a lookup.
+    let timedOut = false;
+    const bodyTimer = setTimeout(() => {
+      timedOut = true;
+      upstream.abort(new UpstreamTimeout('Graph body stalled'));
+    }, config.upstreamTimeoutMs);
     try {
       text = new TextDecoder().decode(await readBounded(response.body, MAX_GRAPH_BODY));
     } catch (error) {
       upstream.abort();
+      if (timedOut) throw new ProxyError('upstream_timeout', { detail: 'Graph did not answer in time', cause: error });
       throw new TransientFailure(new ProxyError('upstream_unavailable', { detail: 'Graph answer was cut off', cause: error }));
+    } finally {
+      clearTimeout(bodyTimer);
     }
     let body: unknown;
     try {

@@ -63,7 +63,7 @@ export class MediaResponder {
       case 'head':
         return new Response(null, { status: 200, headers: extra ? { ...full, ...extra } : full });
       case 'unsatisfiable': {
-        const { 'content-type': _t, 'content-disposition': _d, etag: _e, ...rest } = full;
+        const { 'content-type': _t, 'content-disposition': _d, etag: _e, 'cache-control': _c, ...rest } = full;
         return new Response(null, {
           status: 416,
           headers: { ...rest, 'content-length': '0', 'content-range': `bytes */${meta.size}`, ...extra },

@@ -10,8 +10,8 @@ export interface GuardOptions {
   /** Verify the whole body against Graph's sha256 (full bodies only; a range cannot be checked). */
   readonly verify?: { readonly hasher: Sha256; readonly expected: string };
   readonly onIntegrityMismatch?: () => void;
-  /** Called once when the body ends, fails or is cancelled. */
-  readonly onSettled?: (outcome: 'complete' | 'failed' | 'cancelled') => void;
+  /** Called once when the body ends, fails (with the error) or is cancelled by the reader. */
+  readonly onSettled?: (outcome: 'complete' | 'failed' | 'cancelled', error?: ProxyError) => void;
 }
 
 /**
@@ -29,15 +29,15 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
   let received = 0;
   let heldBack: Uint8Array | undefined;
   let settled = false;
-  const settle = (outcome: 'complete' | 'failed' | 'cancelled') => {
+  const settle = (outcome: 'complete' | 'failed' | 'cancelled', error?: ProxyError) => {
     if (settled) return;
     settled = true;
-    options.onSettled?.(outcome);
+    options.onSettled?.(outcome, error);
   };
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: ProxyError) => {
     upstream.abort(error);
     reader?.cancel(error).catch(() => {});
-    settle('failed');
+    settle('failed', error);
     controller.error(error);
   };
 

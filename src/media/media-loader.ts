@@ -75,13 +75,29 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
         metrics.integrityMismatch();
         deps.logger.error({ mediaId: media.id }, 'media bytes did not match Graph sha256; not served, not cached');
       },
-      onSettled: () => metrics.downloadFinished(),
+      onSettled: (outcome, error) => {
+        metrics.downloadFinished();
+        if (error && error.code !== 'integrity_mismatch') deps.logger.warn({ mediaId: media.id, code: error.code, detail: error.detail }, 'media body failed mid-transfer; response aborted');
+      },
     });
   }
 
   async function load(media: ResolvedMedia, background: Background): Promise<CachedMedia> {
-    const { media: current, upstream } = await openDownload(media, undefined);
-    const body = await readBounded(guarded(current, upstream, true, current.size), current.size);
+    let body: Uint8Array<ArrayBuffer>;
+    let current: ResolvedMedia;
+    for (let attempt = 0; ; attempt++) {
+      const opened = await openDownload(media, undefined);
+      current = opened.media;
+      try {
+        body = await readBounded(guarded(current, opened.upstream, true, current.size), current.size);
+        break;
+      } catch (error) {
+        // Nothing has reached any caller yet, so a body cut off mid-transfer is worth one more try.
+        // A checksum mismatch or a stall is not: the same bytes or the same wait would come again.
+        if (attempt > 0 || !(error instanceof ProxyError) || error.code !== 'upstream_error') throw error;
+        deps.logger.warn({ mediaId: media.id, detail: error.detail }, 'download failed mid-body before anything was sent; retrying once');
+      }
+    }
     const entry: CachedMedia = { id: current.id, mimeType: current.mimeType, sha256: current.sha256, size: current.size, body };
     deps.cache.set(entry, background);
     return entry;

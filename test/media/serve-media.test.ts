@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { graphError, makeBytes, sha256Hex, URL_LIFETIME_MS } from '../support/fake-whatsapp.js';
+import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
 
 const IMAGE_ID = '1234567890123456';
@@ -19,14 +20,14 @@ describe('GET /media/:id', () => {
     expect(res.headers.get('content-type')).toBe('image/jpeg');
     expect(res.headers.get('content-length')).toBe(String(image.byteLength));
     expect(res.headers.get('etag')).toBe(`"${sha256Hex(image)}"`);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(res), image);
   });
 
   it('accepts the caller token from ?token= for <img src>', async () => {
     const token = await h.token({ media: [IMAGE_ID] });
     const res = await h.get(`/media/${IMAGE_ID}?token=${token}`, { token: null });
     expect(res.status).toBe(200);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(res), image);
   });
 
   it('sends the business token and a User-Agent naming the proxy to Graph and the CDN, never phone_number_id', async () => {
@@ -62,10 +63,34 @@ describe('GET /media/:id', () => {
     const responses = await Promise.all(Array.from({ length: 8 }, () => h.get(`/media/${IMAGE_ID}`)));
     for (const res of responses) {
       expect(res.status).toBe(200);
-      expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+      expectSameBytes(await bodyBytes(res), image);
     }
     expect(h.fake.count('graph', IMAGE_ID)).toBe(1);
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(1);
+  });
+
+  it('streams a file above CACHE_MAX_ITEM_BYTES: the first bytes arrive while the download still runs', async () => {
+    await h.close();
+    h = await startHarness({ env: { CACHE_MAX_ITEM_BYTES: String(1024 * 1024) } });
+    const video = makeBytes(3_000_000, 9);
+    h.fake.addMedia('98765', { bytes: video, mimeType: 'video/mp4' });
+    h.fake.setDownloadFault('98765', { trickle: { chunkBytes: 64 * 1024, delayMs: 10 } });
+    const res = await h.get('/media/98765');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-length')).toBe(String(video.byteLength));
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.value!.byteLength).toBeGreaterThan(0);
+    expect(h.fake.openDownloads).toBe(1);
+    expect(h.fake.cdnBytesSent).toBeLessThan(video.byteLength);
+    const rest: Uint8Array[] = [first.value!];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest.push(value);
+    }
+    expectSameBytes(Buffer.concat(rest), video);
+    expect(h.proxy.memory.entries).toBe(0);
   });
 
   it('accepts file_size as a numeric string', async () => {
@@ -84,7 +109,7 @@ describe('GET /media/:id', () => {
     h.fake.advance(URL_LIFETIME_MS + 1_000); // the URL Graph issued is now expired at the CDN
     const res = await h.get(`/media/${IMAGE_ID}`);
     expect(res.status).toBe(200);
-    expect(new Uint8Array(await res.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(res), image);
     expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(3);
   });
@@ -135,7 +160,7 @@ describe('GET /media/:id', () => {
     expect((await bad.json()).code).toBe('integrity_mismatch');
     const good = await h.get(`/media/${IMAGE_ID}`);
     expect(good.status).toBe(200);
-    expect(new Uint8Array(await good.arrayBuffer())).toEqual(image);
+    expectSameBytes(await bodyBytes(good), image);
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(2);
   });
 });
@@ -285,6 +310,13 @@ describe('Graph errors', () => {
   it('answers 504 when Graph does not answer in time', async () => {
     h.fake.scriptGraph('783', { status: 200, body: {}, delayMs: 2_500 });
     const res = await h.get('/media/783');
+    expect(res.status).toBe(504);
+    expect((await res.json()).code).toBe('upstream_timeout');
+  });
+
+  it('answers 504 when Graph sends headers and then stalls the body', async () => {
+    h.fake.scriptGraph('785', { status: 200, body: null, stallBody: true });
+    const res = await h.get('/media/785');
     expect(res.status).toBe(504);
     expect((await res.json()).code).toBe('upstream_timeout');
   });

@@ -53,6 +53,10 @@ export interface GraphReply {
   readonly headers?: Record<string, string>;
   /** Wait this long before answering. */
   readonly delayMs?: number;
+  /** Destroy the connection instead of answering (a network error before any byte). */
+  readonly reset?: boolean;
+  /** Send the headers, then nothing (a stalled body). */
+  readonly stallBody?: boolean;
 }
 
 export interface SeenRequest {
@@ -204,6 +208,12 @@ export class FakeWhatsApp {
     const script = this.graphScript.get(id)?.shift() ?? this.graphScript.get('*')?.shift();
     if (script) {
       if (script.delayMs) await sleep(script.delayMs);
+      if (script.reset) return void req.socket.destroy();
+      if (script.stallBody) {
+        res.writeHead(script.status, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"url":');
+        return;
+      }
       return json(res, script.status, script.body, script.headers);
     }
     if (req.headers.authorization !== `Bearer ${this.token}`) {

@@ -1,0 +1,186 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { graphError, makeBytes } from '../support/fake-whatsapp.js';
+import { bodyBytes, expectSameBytes } from '../support/bytes.js';
+import { startHarness, type Harness } from '../support/proxy-harness.js';
+
+const SMALL_ID = '200000000000001';
+const LARGE_ID = '200000000000002';
+const small = makeBytes(50_000, 11);
+const large = makeBytes(2_000_000, 12);
+
+/** Reads a whole body; resolves with what arrived, or rejects when the connection was aborted. */
+async function readAll(res: Response): Promise<Uint8Array> {
+  return bodyBytes(res);
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('surviving a misbehaving upstream', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ env: { CACHE_MAX_ITEM_BYTES: String(256 * 1024), UPSTREAM_TIMEOUT_MS: '400' } });
+    h.fake.addMedia(SMALL_ID, { bytes: small, mimeType: 'image/jpeg' }).addMedia(LARGE_ID, { bytes: large, mimeType: 'video/mp4' });
+  });
+  afterEach(() => h.close());
+
+  async function stillServes(): Promise<void> {
+    const res = await h.get(`/media/${SMALL_ID}`);
+    expect(res.status).toBe(200);
+    expectSameBytes(await readAll(res), small);
+  }
+
+  it('aborts the caller connection when the CDN resets mid-body, without retrying after bytes were sent', async () => {
+    h.fake.scriptDownload(LARGE_ID, { resetAfterBytes: 300_000 });
+    const res = await h.get(`/media/${LARGE_ID}`);
+    expect(res.status).toBe(200);
+    await expect(readAll(res)).rejects.toThrow();
+    expect(h.fake.count('cdn', LARGE_ID)).toBe(1);
+    await stillServes();
+  });
+
+  it('fails visibly when the streamed bytes do not match Graph sha256, before the last byte', async () => {
+    h.fake.scriptDownload(LARGE_ID, { corrupt: true });
+    const res = await h.get(`/media/${LARGE_ID}`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let received = 0;
+    const failure = await (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return undefined;
+        received += value.byteLength;
+      }
+    })().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Error);
+    expect(received).toBeLessThan(large.byteLength);
+    await stillServes();
+  });
+
+  it('retries a small download cut off mid-body once, since nothing was sent yet', async () => {
+    h.fake.scriptDownload(SMALL_ID, { resetAfterBytes: 10_000 });
+    await stillServes();
+    expect(h.fake.count('cdn', SMALL_ID)).toBe(2);
+  });
+
+  it('answers 502 and caches nothing when a small download keeps failing mid-body', async () => {
+    h.fake.setDownloadFault(SMALL_ID, { resetAfterBytes: 10_000 });
+    const res = await h.get(`/media/${SMALL_ID}`);
+    expect(res.status).toBe(502);
+    expect((await res.json()).code).toBe('upstream_error');
+    expect(h.proxy.memory.entries).toBe(0);
+    h.fake.setDownloadFault(SMALL_ID, undefined);
+    await stillServes();
+  });
+
+  it('refuses a CDN answer whose size differs from Graph file_size before sending anything', async () => {
+    h.fake.addMedia('200000000000003', { bytes: large, mimeType: 'video/mp4', announcedSize: large.byteLength + 10 });
+    const res = await h.get('/media/200000000000003');
+    expect(res.status).toBe(502);
+    expect((await res.json()).code).toBe('upstream_invalid_response');
+  });
+
+  it('answers 504 when the CDN sends no headers within UPSTREAM_TIMEOUT_MS', async () => {
+    h.fake.scriptDownload(SMALL_ID, { headerDelayMs: 1_000 });
+    const res = await h.get(`/media/${SMALL_ID}`);
+    expect(res.status).toBe(504);
+    expect((await res.json()).code).toBe('upstream_timeout');
+    await stillServes();
+  });
+
+  it('answers 504 when a small download stalls mid-body', async () => {
+    h.fake.scriptDownload(SMALL_ID, { stallAfterBytes: 20_000 });
+    const res = await h.get(`/media/${SMALL_ID}`);
+    expect(res.status).toBe(504);
+    expect(h.proxy.memory.entries).toBe(0);
+  });
+
+  it('aborts a streamed response whose upstream body goes idle', async () => {
+    h.fake.scriptDownload(LARGE_ID, { stallAfterBytes: 500_000 });
+    const res = await h.get(`/media/${LARGE_ID}`);
+    expect(res.status).toBe(200);
+    await expect(readAll(res)).rejects.toThrow();
+    await until(() => h.fake.openDownloads === 0, 'the stalled CDN transfer to be closed');
+  });
+
+  it('aborts the CDN transfer when the caller goes away', async () => {
+    h.fake.setDownloadFault(LARGE_ID, { trickle: { chunkBytes: 16 * 1024, delayMs: 5 } });
+    const controller = new AbortController();
+    const res = await h.get(`/media/${LARGE_ID}`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await until(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
+    expect(h.fake.cdnBytesSent).toBeLessThan(large.byteLength);
+    await stillServes();
+  });
+
+  it('keeps a shared download going for the other callers when one caller leaves', async () => {
+    h.fake.scriptDownload(SMALL_ID, { headerDelayMs: 150 });
+    const leaving = new AbortController();
+    const gone = h.get(`/media/${SMALL_ID}`, { signal: leaving.signal }).catch((error: unknown) => error);
+    const staying = h.get(`/media/${SMALL_ID}`);
+    await until(() => h.fake.count('cdn', SMALL_ID) === 1, 'the shared download to start');
+    leaving.abort();
+    expect(await gone).toBeInstanceOf(Error);
+    const res = await staying;
+    expect(res.status).toBe(200);
+    expectSameBytes(await readAll(res), small);
+    expect(h.fake.count('cdn', SMALL_ID)).toBe(1);
+  });
+
+  it('reads upstream only as fast as a slow caller reads (backpressure)', async () => {
+    const huge = makeBytes(48_000_000, 13);
+    h.fake.addMedia('200000000000004', { bytes: huge, mimeType: 'video/mp4' });
+    const res = await h.get('/media/200000000000004');
+    const reader = res.body!.getReader();
+    await reader.read();
+    // The caller stops reading. Socket buffers on both loopback hops fill, then the transfer stalls
+    // far short of the file: nothing upstream of the caller keeps reading into memory.
+    let last = -1;
+    await until(() => {
+      const now = h.fake.cdnBytesSent;
+      const settled = now === last;
+      last = now;
+      return settled;
+    }, 'the CDN transfer to stall', 10_000).catch(() => {});
+    expect(h.fake.cdnBytesSent).toBeLessThan(huge.byteLength / 2);
+    await reader.cancel();
+    await until(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
+  });
+
+  it('keeps serving cache hits while a slow download runs', async () => {
+    await stillServes(); // now cached
+    h.fake.setDownloadFault(LARGE_ID, { trickle: { chunkBytes: 8 * 1024, delayMs: 20 } });
+    const slow = await h.get(`/media/${LARGE_ID}`);
+    const slowBody = slow.body!.getReader();
+    await slowBody.read();
+    for (let i = 0; i < 5; i++) await stillServes();
+    expect(h.fake.openDownloads).toBe(1); // the slow one was running the whole time
+    await slowBody.cancel();
+  });
+
+  it('retries a Graph lookup whose connection failed before any byte', async () => {
+    h.fake.scriptGraph(SMALL_ID, { status: 0, body: null, reset: true });
+    await stillServes();
+    expect(h.fake.count('graph', SMALL_ID)).toBe(2);
+    expect(h.clock.sleeps).toHaveLength(1);
+  });
+
+  it('backs off exponentially with jitter between Graph retries', async () => {
+    await h.close();
+    h = await startHarness({ env: { GRAPH_MAX_RETRIES: '4' }, deps: { graphRetryBaseMs: 100 } });
+    h.fake.scriptGraph('200000000000005', ...Array.from({ length: 5 }, () => ({ status: 503, body: graphError(2, { is_transient: true }) })));
+    expect((await h.get('/media/200000000000005')).status).toBe(503);
+    expect(h.clock.sleeps).toHaveLength(4);
+    h.clock.sleeps.forEach((ms, n) => {
+      expect(ms).toBeGreaterThanOrEqual(100 * 2 ** n * 0.5);
+      expect(ms).toBeLessThan(100 * 2 ** n);
+    });
+  });
+});
