@@ -39,7 +39,7 @@ try {
   const proxy = await startServer(
     'proxy',
     join(ROOT, 'src/node.ts'),
-    { WHATSAPP_TOKEN: fake.token, JWT_SECRET: secret, GRAPH_API_URL: fake.origin, MEDIA_HOSTS: '127.0.0.1', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    { WHATSAPP_TOKEN: fake.token, JWT_SECRET: secret, GRAPH_API_URL: fake.origin, MEDIA_HOSTS: '127.0.0.1', HOST: '127.0.0.1', LOG_LEVEL: process.env.PROFILE_LOG_LEVEL ?? 'info' },
     { cwd, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
   );
   const headers = { authorization: `Bearer ${jwt}` };

@@ -48,3 +48,33 @@ describe('X-Request-Id', () => {
     expect(a).not.toBe(b);
   });
 });
+
+describe('request log line', () => {
+  let h: Harness;
+  const image = makeBytes(1_000, 5);
+  beforeEach(async () => {
+    h = await startHarness();
+    h.fake.addMedia(IMAGE_ID, { bytes: image, mimeType: 'image/jpeg' });
+  });
+  afterEach(() => h.close());
+
+  it('reports the bytes each answer declares: full, hit, range, HEAD, 304, error', async () => {
+    const first = await h.get(`/media/${IMAGE_ID}`);
+    const etag = first.headers.get('etag')!;
+    await first.arrayBuffer();
+    await (await h.get(`/media/${IMAGE_ID}`)).arrayBuffer();
+    await (await h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=10-109' } })).arrayBuffer();
+    await (await h.get(`/media/${IMAGE_ID}`, { method: 'HEAD' })).arrayBuffer();
+    await (await h.get(`/media/${IMAGE_ID}`, { headers: { 'if-none-match': etag } })).arrayBuffer();
+    await (await h.get(`/media/${IMAGE_ID}`, { token: null })).arrayBuffer();
+    const lines = h.logEntries().filter((e) => e.msg === 'request');
+    expect(lines.map((e) => [e.status, e.cache, e.bytes])).toEqual([
+      [200, 'miss', 1_000],
+      [200, 'hit:memory', 1_000],
+      [206, 'hit:memory', 100],
+      [200, 'hit:memory', 1_000],
+      [304, 'hit:memory', undefined],
+      [401, undefined, undefined],
+    ]);
+  });
+});
