@@ -117,7 +117,7 @@ try {
     scenario: `cold miss, 64 KiB: latency vs Graph lookup + download by the client (median of ${coldProxy.length})`,
     proxy: `${fmt(median(coldProxy))} ms`,
     baseline: `${fmt(median(coldDirect))} ms`,
-    ratio: `${fmt(coldRatio)}× (+${fmt((coldRatio - 1) * 100, 0)} %)`,
+    ratio: `${fmt(coldRatio)}× (${coldRatio >= 1 ? '+' : '−'}${fmt(Math.abs(coldRatio - 1) * 100, 0)} %)`,
     goal: '≤ 1.25×',
     met: coldRatio <= 1.25,
   });
