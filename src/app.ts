@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { cors } from 'hono/cors';
 import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
@@ -7,12 +8,14 @@ import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
 import { createMediaResolver } from './graph/resolve-media.js';
 import type { CreateSha256 } from './hash.js';
+import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
-import { createMediaLoader } from './media/media-loader.js';
-import { createMediaServer, isValidMediaId, type CacheOutcome } from './media/serve-media.js';
+import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
+import { isValidMediaId } from './media/media-id.js';
+import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 
@@ -34,6 +37,11 @@ export interface AppDeps {
   readonly metricsEndpoint?: ScrapeMetrics;
   /** Overrides the retry backoff base (tests). */
   readonly graphRetryBaseMs?: number;
+  /**
+   * Makes a streamed body's length known to the runtime, for runtimes that otherwise drop the
+   * Content-Length of a JS stream (Workers: FixedLengthStream). Node needs none.
+   */
+  readonly withKnownLength?: WithKnownLength;
 }
 
 type Env = {
@@ -51,6 +59,7 @@ export interface ProxyApp {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const BASE_HEADERS_ENTRIES = Object.entries(BASE_HEADERS);
 
 export function createApp(deps: AppDeps): ProxyApp {
   const { config, clock, logger } = deps;
@@ -73,11 +82,22 @@ export function createApp(deps: AppDeps): ProxyApp {
     metrics,
     ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
   });
-  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics });
+  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
   const serveMedia = createMediaServer({ config, cache, resolver, loader, metrics });
   const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
 
   const app = new Hono<Env>();
+  const corsEnabled = config.corsOrigins.length > 0;
+  const mediaMethods = corsEnabled ? 'GET, HEAD, OPTIONS' : 'GET, HEAD';
+
+  // nosniff and no-referrer on every response, including those no handler of ours built (CORS
+  // preflights, anything Hono answers itself): a user-sent file must never be sniffed into HTML,
+  // and a `?token=` URL must never leak through a Referer.
+  app.use(async (c, next) => {
+    await next();
+    // Our own responses already carry them (no work on the hot path); the rest are Hono's, mutable.
+    for (const [name, value] of BASE_HEADERS_ENTRIES) if (c.res.headers.get(name) !== value) c.res.headers.set(name, value);
+  });
 
   // One line per request: method, path (never the query: it may hold ?token=), status, duration,
   // bytes, cache outcome. The request id comes from X-Request-Id when it is sane, else is minted.
@@ -94,7 +114,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       {
         requestId: c.get('requestId'),
         method: c.req.method,
-        path: c.req.path,
+        path: loggablePath(c.req.path),
         status,
         ms: Math.round(seconds * 1000),
         // Reading c.res.headers would turn @hono/node-server's plain header record into a Headers object
@@ -105,6 +125,21 @@ export function createApp(deps: AppDeps): ProxyApp {
       'request',
     );
   });
+
+  if (corsEnabled) {
+    // fetch() from the listed origins only. No credentials: callers authenticate with a bearer
+    // token, never a cookie. Hono's cors adds `Vary: Origin` to every answer it touches.
+    app.use(
+      '/media/*',
+      cors({
+        origin: [...config.corsOrigins],
+        allowMethods: ['GET', 'HEAD', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Range', 'If-None-Match', 'If-Range', 'X-Request-Id'],
+        exposeHeaders: ['Content-Length', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'ETag', 'Retry-After', 'X-Request-Id'],
+        maxAge: 600,
+      }),
+    );
+  }
 
   app.onError((error, c) => {
     const requestId = c.get('requestId');
@@ -154,7 +189,7 @@ export function createApp(deps: AppDeps): ProxyApp {
   });
 
   app.all('/media/:id', () => {
-    throw new ProxyError('method_not_allowed', { headers: { allow: 'GET, HEAD' } });
+    throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
   return { app, memory };
@@ -169,6 +204,15 @@ function callerToken(c: Context): string | undefined {
   }
   const query = c.req.query('token');
   return query === undefined || query === '' ? undefined : query;
+}
+
+/**
+ * The path as logged: a JWT pasted into a path (a client bug) is redacted like one in a query, and
+ * the length is bounded so a hostile path cannot flood the log.
+ */
+function loggablePath(path: string): string {
+  const redacted = path.replace(/[\w-]{10,}\.[\w-]{10,}(?:\.[\w-]*)?/g, '<redacted>');
+  return redacted.length > 256 ? `${redacted.slice(0, 256)}…` : redacted;
 }
 
 function contentLength(res: Response): number | undefined {

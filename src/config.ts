@@ -12,6 +12,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
 
+/** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes). */
+export const MIN_SECRET_BYTES = 32;
+
 export const DEFAULTS = {
   PORT: '8080',
   HOST: '0.0.0.0',
@@ -131,12 +134,12 @@ function httpUrl(name: string, raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-function loadAuth(env: Env): AuthConfig {
+/** The caller-token part of the configuration, also used alone by `npm run token`. */
+export function loadAuthConfig(env: Env): AuthConfig {
   const secrets = list(optional(env, 'JWT_SECRET') ?? '');
   const encoder = new TextEncoder();
   for (const secret of secrets) {
-    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
-    if (encoder.encode(secret).byteLength < 32) {
+    if (encoder.encode(secret).byteLength < MIN_SECRET_BYTES) {
       throw new ConfigError('JWT_SECRET', 'each secret must be at least 32 bytes');
     }
   }
@@ -157,6 +160,12 @@ function loadAuth(env: Env): AuthConfig {
     if (!known.includes(alg)) throw new ConfigError('JWT_ALGORITHMS', `unsupported algorithm "${alg}" (known: ${known.join(', ')})`);
   }
   if (algorithms.length === 0) throw new ConfigError('JWT_ALGORITHMS', 'must name at least one algorithm');
+  // An algorithm without a key of its family would refuse every token at run time: say so at start.
+  for (const alg of algorithms) {
+    const isSymmetric = (SYMMETRIC_ALGORITHMS as readonly string[]).includes(alg);
+    if (isSymmetric && secrets.length === 0) throw new ConfigError('JWT_ALGORITHMS', `${alg} needs JWT_SECRET`);
+    if (!isSymmetric && publicKeyPem === undefined && jwksUrl === undefined) throw new ConfigError('JWT_ALGORITHMS', `${alg} needs JWT_PUBLIC_KEY or JWKS_URL`);
+  }
 
   const tolerance = optional(env, 'JWT_CLOCK_TOLERANCE') ?? DEFAULTS.JWT_CLOCK_TOLERANCE;
   if (!/^\d+$/.test(tolerance) || Number(tolerance) > 3600) {
@@ -240,6 +249,6 @@ export function loadConfig(env: Env): Config {
     logLevel: logLevel as LogLevel,
     metricsToken,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
-    auth: loadAuth(env),
+    auth: loadAuthConfig(env),
   };
 }

@@ -12,6 +12,7 @@ export const ERRORS = {
   not_found: { status: 404, title: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   request_header_too_large: { status: 431, title: 'Request headers too large' },
+  auth_unavailable: { status: 503, title: 'Caller token keys are temporarily unavailable' },
   upstream_rate_limited: { status: 503, title: 'WhatsApp rate limit reached; retry later' },
   upstream_auth_failed: { status: 502, title: 'The proxy could not authenticate to WhatsApp' },
   upstream_forbidden: { status: 502, title: 'The proxy is not permitted to read this media' },

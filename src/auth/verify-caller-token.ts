@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type CryptoKey } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type ProtectedHeaderParameters, type JWTVerifyGetKey, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type AuthConfig } from '../config.js';
@@ -71,18 +71,31 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
         if (jwks === undefined) throw new errors.JWSSignatureVerificationFailed();
       }
     }
-    if (jwks !== undefined) return jwks(header, token);
+    if (jwks !== undefined) {
+      try {
+        return await jwks(header, token);
+      } catch (error) {
+        // No key for this kid is the token's problem; anything else (key server down, timing out,
+        // answering non-200 or garbage) is ours, and must not read as "your token is bad".
+        if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+        throw new KeySetUnavailable(error);
+      }
+    }
     throw new errors.JWSSignatureVerificationFailed();
   };
 
   async function verifyUncached(token: string): Promise<JWTPayload> {
     const currentDate = new Date(deps.clock.now());
-    let alg: string | undefined;
+    let header: ProtectedHeaderParameters;
     try {
-      alg = decodeProtectedHeader(token).alg;
+      header = decodeProtectedHeader(token);
     } catch {
-      alg = undefined;
+      header = {};
     }
+    // RFC 7515 §4.1.4: kid is a string. jose ignores kid when it verifies with a secret, so a
+    // malformed one would pass unnoticed; refuse it as a malformed header instead.
+    if ('kid' in header && typeof header.kid !== 'string') throw new errors.JWSInvalid('"kid" (Key ID) Header Parameter must be a string');
+    const alg = typeof header.alg === 'string' ? header.alg : undefined;
     if (alg !== undefined && symmetricAlgs.includes(alg) && secrets.length > 0) {
       let lastError: unknown;
       for (const secret of secrets) {
@@ -113,6 +126,7 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
     try {
       payload = await verifyUncached(token);
     } catch (error) {
+      if (error instanceof KeySetUnavailable) throw new ProxyError('auth_unavailable', { retryAfter: 30, cause: error.cause });
       throw new ProxyError('unauthorized', { detail: describeJoseFailure(error), cause: error });
     }
     const grant: CallerGrant = { media: mediaClaim(payload.media), expiresAt: (payload.exp ?? 0) * 1000 };
@@ -120,6 +134,14 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
     if (ttl > 0) verified.set(token, grant, { ttl });
     return grant;
   };
+}
+
+/** The JWKS could not be fetched or read: a 503 for the caller, a warning for the operator. */
+class KeySetUnavailable extends Error {
+  override readonly name = 'KeySetUnavailable';
+  constructor(cause: unknown) {
+    super('JWKS_URL could not be fetched or read', { cause });
+  }
 }
 
 function mediaClaim(claim: unknown): CallerGrant['media'] {

@@ -44,16 +44,14 @@ export function isPassiveType(contentType: string): boolean {
 }
 
 /**
- * `sandbox` stops a document opened directly from running script or reaching our origin's storage;
- * it does not affect <img>/<video>/<audio> embedding, which ignore the media's own CSP. PDFs are the
- * exception: Chromium's viewer is a plugin that a sandboxed document may not load, so a PDF gets
- * `default-src 'none'` without `sandbox` (the viewer runs no script of the document's origin).
+ * One policy for every media type. `sandbox` gives a document opened directly an opaque origin with
+ * no script, so it cannot reach the proxy's origin (cookies, storage, other media URLs); `default-src
+ * 'none'` stops it loading anything. Neither affects <img>/<video>/<audio> embedding, which ignores
+ * the media's own CSP. PDFs get the same policy: checked in Chromium 156 (top-level navigation and a
+ * cross-origin <iframe>), its PDF viewer renders a PDF served with this CSP exactly as one without
+ * (see README, "Security model"). The older `plugin-types` directive is gone from browsers.
  */
-export function contentSecurityPolicy(contentType: string): string {
-  return contentType.startsWith('application/pdf')
-    ? "default-src 'none'; object-src 'self'; plugin-types application/pdf"
-    : "default-src 'none'; sandbox";
-}
+export const MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox";
 
 const EXTENSIONS: Readonly<Record<string, string>> = {
   'image/jpeg': 'jpg',
@@ -108,8 +106,10 @@ export function mediaHeaders(meta: MediaMeta, options: MediaHeaderOptions): Reco
     etag: etagOf(meta.sha256),
     'accept-ranges': 'bytes',
     // The bytes behind a media id never change (a new file gets a new id), hence immutable.
-    'cache-control': `private, max-age=${options.maxAge}, immutable`,
-    'content-security-policy': contentSecurityPolicy(meta.mimeType),
+    // no-transform: the bytes are sha256-verified and ranges index them; no intermediary may
+    // recompress them (Cloudflare keeps the origin's Content-Length only with no-transform).
+    'cache-control': `private, max-age=${options.maxAge}, immutable, no-transform`,
+    'content-security-policy': MEDIA_CONTENT_SECURITY_POLICY,
     'cross-origin-resource-policy': 'cross-origin',
     ...BASE_HEADERS,
   };

@@ -16,7 +16,11 @@ export interface MediaLoaderDeps extends DownloadDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  readonly withKnownLength?: WithKnownLength;
 }
+
+/** See AppDeps.withKnownLength. */
+export type WithKnownLength = (body: ReadableStream<Uint8Array>, length: number) => ReadableStream<Uint8Array>;
 
 export interface OpenedStream {
   /** The media as finally downloaded (a refresh may have replaced the URL). */
@@ -115,7 +119,8 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     async openStream(media, range, signal) {
       const { media: current, upstream } = await openDownload(media, range, signal);
       const expected = range ? range.end - range.start + 1 : current.size;
-      return { media: current, body: guarded(current, upstream, range === undefined, expected) };
+      const body = guarded(current, upstream, range === undefined, expected);
+      return { media: current, body: deps.withKnownLength ? deps.withKnownLength(body, expected) : body };
     },
   };
 }

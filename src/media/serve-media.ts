@@ -6,13 +6,6 @@ import { declaredLength, MediaResponder, planMediaResponse, type MediaAsk } from
 import { noopMetrics, type Metrics } from '../metrics.js';
 import type { MediaLoader } from './media-loader.js';
 
-/** WhatsApp media ids are decimal numbers of about 15-20 digits; 32 leaves room without inviting abuse. */
-const MEDIA_ID = /^[0-9]{1,32}$/;
-
-export function isValidMediaId(id: string): boolean {
-  return MEDIA_ID.test(id);
-}
-
 export interface ServeMediaDeps {
   readonly config: Config;
   readonly cache: MediaCache;

@@ -37,7 +37,7 @@ describe('HTTP semantics for browsers and players', () => {
 
     it('sends private, immutable caching headers with the configured max-age', async () => {
       const res = await h.get(`/media/${id}`);
-      expect(res.headers.get('cache-control')).toBe('private, max-age=3600, immutable');
+      expect(res.headers.get('cache-control')).toBe('private, max-age=3600, immutable, no-transform');
       expect(res.headers.get('accept-ranges')).toBe('bytes');
       await res.arrayBuffer();
     });

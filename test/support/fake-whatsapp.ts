@@ -316,7 +316,7 @@ export class FakeWhatsApp {
         this.cdnBytesSent += chunk.byteLength;
         const flushed = res.write(chunk);
         if (fault.trickle) await sleep(fault.trickle.delayMs);
-        else if (!flushed) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        else if (!flushed) await drainOrClose(res);
       }
       if (fault.resetAfterBytes !== undefined && offset >= fault.resetAfterBytes) {
         res.socket?.destroy();
@@ -335,6 +335,19 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 function html(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(text);
+}
+
+/** Waits for 'drain' or 'close', removing both listeners after either, so none pile up per chunk. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function sleep(ms: number): Promise<void> {

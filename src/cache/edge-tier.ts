@@ -1,0 +1,94 @@
+import { describeError, type Logger } from '../logger.js';
+import type { Background, CachedMedia, MediaCacheTier } from './media-cache.js';
+
+/**
+ * The Workers Cache API (`caches.default`) as a cache tier shared by every isolate of one Cloudflare
+ * location. It holds the same verified bytes the memory tier does, so a request that lands on a fresh
+ * isolate is answered without Graph or the CDN; the memory tier in front of it keeps the hot ones.
+ *
+ * The key is a synthetic URL built from the media id alone: never the caller token (two callers share
+ * one entry) and never the lookaside URL (it changes every 5 minutes and carries a signature). The
+ * host is not one the Worker serves, so a client request can never be answered from or poison it.
+ *
+ * The stored response is for this tier only; every header a caller sees is still decided by
+ * src/http/media-headers.ts from the metadata read back here.
+ */
+
+/** Bytes behind a media id never change; a day keeps the copy near the age WhatsApp keeps its blobs. */
+export const EDGE_TTL_SECONDS = 86_400;
+export const EDGE_KEY_ORIGIN = 'https://media-cache.whatsapp-media-proxy.invalid';
+
+const SHA256_HEADER = 'x-media-sha256';
+const SIZE_HEADER = 'x-media-size';
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The part of the Cache API this tier uses, so tests may pass any cache (caches.open, a fake). */
+export interface EdgeCache {
+  match(key: string): Promise<Response | undefined>;
+  put(key: string, response: Response): Promise<void>;
+  delete(key: string): Promise<boolean>;
+}
+
+export interface EdgeTierOptions {
+  readonly cache: EdgeCache;
+  readonly logger: Logger;
+  readonly ttlSeconds?: number;
+}
+
+export function edgeCacheKey(id: string): string {
+  return `${EDGE_KEY_ORIGIN}/media/${encodeURIComponent(id)}`;
+}
+
+export function createEdgeTier(options: EdgeTierOptions): MediaCacheTier {
+  const { cache, logger } = options;
+  const ttl = options.ttlSeconds ?? EDGE_TTL_SECONDS;
+
+  return {
+    name: 'edge',
+
+    async get(id) {
+      const key = edgeCacheKey(id);
+      let stored: Response | undefined;
+      let body: Uint8Array<ArrayBuffer>;
+      try {
+        stored = await cache.match(key);
+        if (stored === undefined) return undefined;
+        body = new Uint8Array(await stored.arrayBuffer());
+      } catch (error) {
+        // The edge cache is an optimisation: when it fails, the request goes to Graph and the CDN.
+        logger.warn({ mediaId: id, error: describeError(error) }, 'edge cache read failed');
+        return undefined;
+      }
+      const sha256 = stored.headers.get(SHA256_HEADER) ?? '';
+      const size = Number(stored.headers.get(SIZE_HEADER));
+      const mimeType = stored.headers.get('content-type');
+      if (!SHA256_HEX.test(sha256) || mimeType === null || !Number.isSafeInteger(size) || body.byteLength !== size) {
+        // Written by something else, or cut short: do not serve it, and do not keep it.
+        logger.warn({ mediaId: id, storedBytes: body.byteLength }, 'edge cache entry malformed; dropped');
+        await cache.delete(key).catch(() => false);
+        return undefined;
+      }
+      return { id, mimeType, sha256, size, body };
+    },
+
+    set(media: CachedMedia, background: Background) {
+      const response = new Response(media.body, {
+        headers: {
+          'content-type': media.mimeType,
+          'content-length': String(media.size),
+          etag: `"${media.sha256}"`,
+          // The Cache API keeps an entry as long as its Cache-Control allows (and evicts earlier
+          // when space runs short); `public` because the key carries no caller identity.
+          'cache-control': `public, max-age=${ttl}, immutable`,
+          [SHA256_HEADER]: media.sha256,
+          [SIZE_HEADER]: String(media.size),
+        },
+      });
+      background.waitUntil(
+        cache.put(edgeCacheKey(media.id), response).catch((error: unknown) => {
+          logger.warn({ mediaId: media.id, error: describeError(error) }, 'edge cache write failed');
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,5 @@
+/**
+ * What the package exports for backends that mint caller tokens (`import { signMediaToken } from
+ * 'whatsapp-media-proxy'`). The proxy itself starts from src/node.ts or src/worker.ts.
+ */
+export { MAX_TTL_SECONDS, signMediaToken, type SignMediaTokenOptions } from './auth/sign-media-token.js';
