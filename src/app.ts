@@ -95,7 +95,11 @@ export function createApp(deps: AppDeps): ProxyApp {
   // and a `?token=` URL must never leak through a Referer.
   app.use(async (c, next) => {
     await next();
-    // Our own responses already carry them (no work on the hot path); the rest are Hono's, mutable.
+    // The media route's answers carry them already (MediaResponder builds every header). Skip those
+    // without touching c.res.headers: on @hono/node-server reading it turns the plain header record
+    // into a Headers object that is converted back on write, ~25-40% more CPU per cache hit.
+    if (c.get('cache') !== undefined) return;
+    // The rest (errors, /healthz, Hono's own answers such as CORS preflights) are cheap to check.
     for (const [name, value] of BASE_HEADERS_ENTRIES) if (c.res.headers.get(name) !== value) c.res.headers.set(name, value);
   });
 
