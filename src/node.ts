@@ -3,12 +3,15 @@
  * environment once, builds the portable app with Node's fetch, clock and hashing, and serves it.
  */
 import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createJsonLogger, describeError } from './logger.js';
+import { describeError } from './logger.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
+import { createPinoLogger } from './runtime/pino-logger.js';
+import { createPrometheusMetrics } from './runtime/prometheus-metrics.js';
 import { VERSION } from './version.js';
 
 function readConfig(): Config {
@@ -26,8 +29,19 @@ function readConfig(): Config {
 }
 
 const config = readConfig();
-const logger = createJsonLogger(config.logLevel);
-const { app } = createApp({ config, fetch: globalThis.fetch, clock: systemClock, logger, createSha256: createNodeSha256, version: VERSION });
+const logger = createPinoLogger(config.logLevel);
+const prometheus = createPrometheusMetrics();
+const { app, memory } = createApp({
+  config,
+  fetch: globalThis.fetch,
+  clock: systemClock,
+  logger,
+  createSha256: createNodeSha256,
+  version: VERSION,
+  metrics: prometheus.metrics,
+  metricsEndpoint: prometheus.scrape,
+});
+prometheus.observeCache(memory);
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info({ address: info.address, port: info.port, version: VERSION }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
@@ -39,18 +53,23 @@ let stopping = false;
 function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
+  const http = server as Server;
   logger.info({ signal }, 'shutting down: no new connections; waiting for in-flight responses');
   const force = setTimeout(() => {
     logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout reached; closing remaining connections');
-    (server as import('node:http').Server).closeAllConnections?.();
+    http.closeAllConnections();
     process.exit(0);
   }, config.shutdownTimeoutMs);
   force.unref();
-  server.close(() => {
+  http.close(() => {
     logger.info({}, 'stopped');
     process.exit(0);
   });
-  (server as import('node:http').Server).closeIdleConnections?.();
+  // close() only drops connections idle right now. A keep-alive connection whose response is still
+  // streaming would stay open after that response until the keep-alive timeout (5 s), holding up the
+  // exit; sweep connections as they turn idle instead.
+  http.closeIdleConnections();
+  setInterval(() => http.closeIdleConnections(), 50).unref();
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));

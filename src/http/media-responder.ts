@@ -104,3 +104,17 @@ export class MediaResponder {
     };
   }
 }
+
+/** The Content-Length the MediaResponder declares for `plan` (none on a 304; HEAD declares the full size). */
+export function declaredLength(meta: MediaMeta, plan: MediaPlan): number | undefined {
+  switch (plan.kind) {
+    case 'not_modified':
+      return undefined;
+    case 'unsatisfiable':
+      return 0;
+    case 'partial':
+      return plan.end - plan.start + 1;
+    default:
+      return meta.size;
+  }
+}
