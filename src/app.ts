@@ -90,30 +90,28 @@ export function createApp(deps: AppDeps): ProxyApp {
   const corsEnabled = config.corsOrigins.length > 0;
   const mediaMethods = corsEnabled ? 'GET, HEAD, OPTIONS' : 'GET, HEAD';
 
-  // nosniff and no-referrer on every response, including those no handler of ours built (CORS
-  // preflights, anything Hono answers itself): a user-sent file must never be sniffed into HTML,
-  // and a `?token=` URL must never leak through a Referer.
-  app.use(async (c, next) => {
-    await next();
-    // The media route's answers carry them already (MediaResponder builds every header). Skip those
-    // without touching c.res.headers: on @hono/node-server reading it turns the plain header record
-    // into a Headers object that is converted back on write, ~25-40% more CPU per cache hit.
-    if (c.get('cache') !== undefined) return;
-    // The rest (errors, /healthz, Hono's own answers such as CORS preflights) are cheap to check.
-    for (const [name, value] of BASE_HEADERS_ENTRIES) if (c.res.headers.get(name) !== value) c.res.headers.set(name, value);
-  });
-
-  // One line per request: method, path (never the query: it may hold ?token=), status, duration,
-  // bytes, cache outcome. The request id comes from X-Request-Id when it is sane, else is minted.
+  // One middleware, one layer per request:
+  // - a log line per request: method, path (never the query: it may hold ?token=), status, duration,
+  //   bytes, cache outcome; the request id comes from X-Request-Id when it is sane, else is minted;
+  // - nosniff and no-referrer on every response, including those no handler of ours built (CORS
+  //   preflights, anything Hono answers itself): a user-sent file must never be sniffed into HTML,
+  //   and a `?token=` URL must never leak through a Referer.
   app.use(async (c, next) => {
     const started = clock.now();
     const incoming = c.req.header('x-request-id');
     c.set('requestId', incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID());
     await next();
+    const cacheOutcome = c.get('cache');
+    // Media answers carry the base headers already (MediaResponder builds every header). Skip them
+    // without touching c.res.headers: on @hono/node-server reading it turns the plain header record
+    // into a Headers object that is converted back on write, ~25-40% more CPU per cache hit. The
+    // rest (errors, /healthz, CORS preflights) are cheap to check.
+    if (cacheOutcome === undefined) {
+      for (const [name, value] of BASE_HEADERS_ENTRIES) if (c.res.headers.get(name) !== value) c.res.headers.set(name, value);
+    }
     const status = c.res.status;
     const seconds = (clock.now() - started) / 1000;
-    const route = c.req.routePath || 'unmatched';
-    metrics.request(route, c.req.method, status, seconds);
+    metrics.request(c.req.routePath || 'unmatched', c.req.method, status, seconds);
     logger.info(
       {
         requestId: c.get('requestId'),
@@ -121,10 +119,8 @@ export function createApp(deps: AppDeps): ProxyApp {
         path: loggablePath(c.req.path),
         status,
         ms: Math.round(seconds * 1000),
-        // Reading c.res.headers would turn @hono/node-server's plain header record into a Headers object
-        // that it then has to convert back: a measurable cost on every cache hit.
         bytes: c.get('bytes') ?? contentLength(c.res),
-        cache: c.get('cache'),
+        cache: cacheOutcome,
       },
       'request',
     );
