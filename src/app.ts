@@ -182,7 +182,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       range: c.req.header('range') ?? null,
       ifRange: c.req.header('if-range') ?? null,
     };
-    const served = await serveMedia(id, ask, () => c.req.raw.signal, background(c), { 'x-request-id': requestId });
+    const served = await serveMedia(id, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;

@@ -39,7 +39,7 @@ export interface MediaLoader {
    * Streams a file (or one range of it) too large to cache. Each caller gets its own CDN request,
    * so a slow reader only slows its own transfer and a range is fetched as a range.
    */
-  openStream(media: ResolvedMedia, range: { start: number; end: number } | undefined, signal: AbortSignal | undefined): Promise<OpenedStream>;
+  openStream(media: ResolvedMedia, range: { start: number; end: number } | undefined, signal: AbortSignal | undefined, requestId?: string): Promise<OpenedStream>;
 }
 
 export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
@@ -69,20 +69,22 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     }
   }
 
-  function guarded(media: ResolvedMedia, upstream: Parameters<typeof guardBody>[0], verify: boolean, expectedBytes: number) {
+  /** `requestId` ties a stream's failure to its request's log line (shared small loads have none). */
+  function guarded(media: ResolvedMedia, upstream: Parameters<typeof guardBody>[0], verify: boolean, expectedBytes: number, requestId?: string) {
     metrics.downloadStarted();
+    const context = requestId === undefined ? { mediaId: media.id } : { requestId, mediaId: media.id };
     return guardBody(upstream, {
       expectedBytes,
       idleTimeoutMs: deps.config.upstreamTimeoutMs,
       ...(verify ? { verify: { hasher: deps.createSha256(), expected: media.sha256 } } : {}),
       onIntegrityMismatch: () => {
         metrics.integrityMismatch();
-        deps.logger.error({ mediaId: media.id }, 'media bytes did not match Graph sha256; not served, not cached');
+        deps.logger.error(context, 'media bytes did not match Graph sha256; not served, not cached');
       },
       onSettled: (outcome, error) => {
         metrics.downloadFinished();
         if (error && error.code !== 'integrity_mismatch') {
-          deps.logger.warn({ mediaId: media.id, code: error.code, detail: error.detail, ...(error.cause === undefined ? {} : { cause: describeError(error.cause) }) }, 'media body failed mid-transfer');
+          deps.logger.warn({ ...context, code: error.code, detail: error.detail, ...(error.cause === undefined ? {} : { cause: describeError(error.cause) }) }, 'media body failed mid-transfer');
         }
       },
     });
@@ -124,13 +126,13 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       return loading;
     },
 
-    async openStream(media, range, signal) {
+    async openStream(media, range, signal, requestId) {
       const { media: current, upstream } = await openDownload(media, range, signal);
       const expected = range ? range.end - range.start + 1 : current.size;
       // A range that spans the whole file is the file: verify it too. Players open a video with
       // `bytes=0-`, so skipping it would leave the most common large download unchecked.
       const wholeFile = range === undefined || (range.start === 0 && range.end === current.size - 1);
-      const body = guarded(current, upstream, wholeFile, expected);
+      const body = guarded(current, upstream, wholeFile, expected, requestId);
       return { media: current, body: deps.withKnownLength ? deps.withKnownLength(body, expected) : body };
     },
   };

@@ -37,7 +37,7 @@ export function createMediaServer(deps: ServeMediaDeps) {
    * `signal` is read only when a download is tied to this caller: on @hono/node-server creating a
    * request's AbortSignal costs a few µs, a noticeable share of a cache hit.
    */
-  return async function serveMedia(id: string, ask: MediaAsk, signal: () => AbortSignal | undefined, background: Background, extra?: Record<string, string>): Promise<ServedMedia> {
+  return async function serveMedia(id: string, ask: MediaAsk, signal: () => AbortSignal | undefined, background: Background, requestId: string, extra?: Record<string, string>): Promise<ServedMedia> {
     const hit = await deps.cache.get(id, background);
     if (hit) {
       metrics.cacheHit(hit.tier);
@@ -57,7 +57,7 @@ export function createMediaServer(deps: ServeMediaDeps) {
     }
     if (plan.kind !== 'full' && plan.kind !== 'partial') throw new ProxyError('internal');
     const range = plan.kind === 'partial' ? { start: plan.start, end: plan.end } : undefined;
-    const opened = await deps.loader.openStream(media, range, signal());
+    const opened = await deps.loader.openStream(media, range, signal(), requestId);
     return { response: responder.answerWithStream(opened.media, plan, opened.body, ask, extra), cache: 'stream', bytes: declaredLength(opened.media, plan) };
   };
 }

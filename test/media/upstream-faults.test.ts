@@ -41,6 +41,9 @@ describe('surviving a misbehaving upstream', () => {
     expect(res.status).toBe(200);
     await expect(readAll(res)).rejects.toThrow();
     expect(h.fake.count('cdn', LARGE_ID)).toBe(1);
+    // The failure is logged against the request it cut off, with the upstream cause scrubbed.
+    const warning = h.logEntries().find((e) => e.msg === 'media body failed mid-transfer');
+    expect(warning).toMatchObject({ requestId: res.headers.get('x-request-id'), mediaId: LARGE_ID, code: 'upstream_error' });
     await stillServes();
   });
 
