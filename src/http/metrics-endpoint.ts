@@ -1,5 +1,5 @@
 import { ProxyError } from '../errors.js';
-import { BASE_HEADERS } from './media-headers.js';
+import { textResponse } from './problem-response.js';
 
 /** A runtime's metrics in some text exposition format (Prometheus on Node). */
 export type ScrapeMetrics = () => Promise<{ readonly contentType: string; readonly body: string }>;
@@ -27,7 +27,7 @@ export async function answerMetrics(
     }
   }
   const { contentType, body } = await scrape();
-  return new Response(body, { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store', ...BASE_HEADERS, ...extra } });
+  return textResponse(200, body, contentType, extra);
 }
 
 const encoder = new TextEncoder();

@@ -58,7 +58,7 @@ describe('request log line', () => {
   });
   afterEach(() => h.close());
 
-  it('reports the bytes each answer declares: full, hit, range, HEAD, 304, error', async () => {
+  it('reports the bytes each answer declares: full, hit, range, HEAD, 304, error, /healthz', async () => {
     const first = await h.get(`/media/${IMAGE_ID}`);
     const etag = first.headers.get('etag')!;
     await first.arrayBuffer();
@@ -66,7 +66,8 @@ describe('request log line', () => {
     await (await h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=10-109' } })).arrayBuffer();
     await (await h.get(`/media/${IMAGE_ID}`, { method: 'HEAD' })).arrayBuffer();
     await (await h.get(`/media/${IMAGE_ID}`, { headers: { 'if-none-match': etag } })).arrayBuffer();
-    await (await h.get(`/media/${IMAGE_ID}`, { token: null })).arrayBuffer();
+    const unauthorized = (await (await h.get(`/media/${IMAGE_ID}`, { token: null })).arrayBuffer()).byteLength;
+    const health = (await (await fetch(`${h.url}/healthz`)).arrayBuffer()).byteLength;
     const lines = h.logEntries().filter((e) => e.msg === 'request');
     expect(lines.map((e) => [e.status, e.cache, e.bytes])).toEqual([
       [200, 'miss', 1_000],
@@ -74,7 +75,9 @@ describe('request log line', () => {
       [206, 'hit:memory', 100],
       [200, 'hit:memory', 1_000],
       [304, 'hit:memory', undefined],
-      [401, undefined, undefined],
+      [401, undefined, unauthorized],
+      [200, undefined, health],
     ]);
+    expect(unauthorized).toBeGreaterThan(0);
   });
 });
