@@ -100,7 +100,11 @@ export function createApp(deps: AppDeps): ProxyApp {
     const started = clock.now();
     const incoming = c.req.header('x-request-id');
     c.set('requestId', incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID());
-    await next();
+    try {
+      await next();
+    } catch (thrown) {
+      c.res = answerError(thrown, c);
+    }
     const cacheOutcome = c.get('cache');
     // Media answers carry the base headers already (MediaResponder builds every header). Skip them
     // without touching c.res.headers: on @hono/node-server reading it turns the plain header record
@@ -141,15 +145,25 @@ export function createApp(deps: AppDeps): ProxyApp {
     );
   }
 
-  app.onError((error, c) => {
+  /**
+   * The one mapping from anything thrown to a response. Hono calls onError only for Error instances;
+   * the middleware below sends everything else here too (an aborted fetch rejects with the abort
+   * reason, which @hono/node-server sets to a string when the client disconnects).
+   */
+  function answerError(error: unknown, c: Context<Env>): Response {
     const requestId = c.get('requestId');
+    const extra = { 'x-request-id': requestId };
+    // Whatever failed after the caller left failed because it left (its aborted signal cancels the
+    // upstream work): not a server error, and nobody will read the answer.
+    if (c.req.raw.signal.aborted) return problemResponse(new ProxyError('client_closed_request'), extra);
     if (isProxyError(error)) {
       if (error.status >= 500) logger.warn({ requestId, code: error.code, detail: error.detail, error: error.cause === undefined ? undefined : describeError(error.cause) }, 'request failed upstream');
-      return problemResponse(error, { 'x-request-id': requestId });
+      return problemResponse(error, extra);
     }
     logger.error({ requestId, error: describeError(error) }, 'unhandled error');
-    return problemResponse(new ProxyError('internal'), { 'x-request-id': requestId });
-  });
+    return problemResponse(new ProxyError('internal'), extra);
+  }
+  app.onError(answerError);
 
   app.notFound((c) => problemResponse(new ProxyError('not_found'), { 'x-request-id': c.get('requestId') }));
 

@@ -148,6 +148,19 @@ describe('surviving a misbehaving upstream', () => {
     await stillServes();
   });
 
+  it('logs a caller who leaves before the CDN answered as 499, not as a server error', async () => {
+    h.fake.scriptDownload(LARGE_ID, { headerDelayMs: 300 });
+    const leaving = new AbortController();
+    const gone = h.get(`/media/${LARGE_ID}`, { signal: leaving.signal }).catch((error: unknown) => error);
+    await until(() => h.fake.count('cdn', LARGE_ID) === 1, 'the CDN request to start');
+    leaving.abort();
+    expect(await gone).toBeInstanceOf(Error);
+    await until(() => h.logEntries().some((e) => e.msg === 'request' && e.path === `/media/${LARGE_ID}`), 'the request log line');
+    expect(h.logEntries().find((e) => e.msg === 'request' && e.path === `/media/${LARGE_ID}`)).toMatchObject({ status: 499 });
+    expect(h.logEntries().filter((e) => e.level === 'error')).toEqual([]);
+    await stillServes();
+  });
+
   it('keeps a shared download going for the other callers when one caller leaves', async () => {
     h.fake.scriptDownload(SMALL_ID, { headerDelayMs: 150 });
     const leaving = new AbortController();
