@@ -109,9 +109,11 @@ export function createApp(deps: AppDeps): ProxyApp {
     // Media answers carry the base headers already (MediaResponder builds every header). Skip them
     // without touching c.res.headers: on @hono/node-server reading it turns the plain header record
     // into a Headers object that is converted back on write, ~25-40% more CPU per cache hit. The
-    // rest (errors, /healthz, CORS preflights) are cheap to check.
+    // rest (errors, /healthz, CORS preflights) are cheap to check. A CORS preflight is answered by
+    // the cors middleware before any handler of ours, so it gets its X-Request-Id here too.
     if (cacheOutcome === undefined) {
       for (const [name, value] of BASE_HEADERS_ENTRIES) if (c.res.headers.get(name) !== value) c.res.headers.set(name, value);
+      if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', c.get('requestId'));
     }
     const status = c.res.status;
     const seconds = (clock.now() - started) / 1000;

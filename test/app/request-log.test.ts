@@ -40,6 +40,18 @@ describe('X-Request-Id', () => {
     expect(requestLines()[0]?.requestId).toBe(echoed);
   });
 
+  it('echoes the id on a CORS preflight too, which the cors middleware answers before any handler', async () => {
+    await h.close();
+    h = await startHarness({ env: { CORS_ORIGINS: 'https://app.example' } });
+    const preflight = await fetch(`${h.url}/media/${IMAGE_ID}`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'x-request-id': 'preflight-1' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('x-request-id')).toBe('preflight-1');
+    expect(requestLines().map((e) => e.requestId)).toEqual(['preflight-1']);
+  });
+
   it('mints a distinct id for each request that brings none', async () => {
     const a = (await h.get(`/media/${IMAGE_ID}`)).headers.get('x-request-id');
     const b = (await h.get(`/media/${IMAGE_ID}`)).headers.get('x-request-id');
