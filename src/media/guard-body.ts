@@ -39,8 +39,11 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
     reader?.cancel(error).catch(() => {});
     settle('failed', error);
     // The runtime prints whatever the stream errors with (@hono/node-server console.errors it): give
-    // it our own code and detail only, not the upstream cause chain, which onSettled logs scrubbed.
-    controller.error(new ProxyError(error.code, error.detail === undefined ? {} : { detail: error.detail }));
+    // it our own code and detail only, not the upstream cause chain, which onSettled logs scrubbed,
+    // and no stack (its frames name files on the host; the request id in our log line is the trace).
+    const surfaced = new ProxyError(error.code, error.detail === undefined ? {} : { detail: error.detail });
+    surfaced.stack = `${surfaced.name}: ${surfaced.message}`;
+    controller.error(surfaced);
   };
 
   async function readWithIdleTimeout(): Promise<ReadableStreamReadResult<Uint8Array>> {

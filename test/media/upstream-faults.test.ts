@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { graphError, makeBytes } from '../support/fake-whatsapp.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
@@ -146,6 +147,21 @@ describe('surviving a misbehaving upstream', () => {
     await until(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
     expect(h.fake.cdnBytesSent).toBeLessThan(large.byteLength);
     await stillServes();
+  });
+
+  it('gives the runtime a stream error without a stack to print (@hono/node-server console.errors it to stderr)', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      h.fake.scriptDownload(LARGE_ID, { resetAfterBytes: 300_000 });
+      await expect(readAll(await h.get(`/media/${LARGE_ID}`))).rejects.toThrow();
+      await until(() => printed.mock.calls.length > 0, 'the runtime to print the stream error');
+      const text = printed.mock.calls.map((args) => args.map((arg) => inspect(arg)).join(' ')).join('\n');
+      expect(text).toContain('upstream_error');
+      expect(text).not.toMatch(/\n\s+at /);
+      expect(text).not.toContain(process.cwd());
+    } finally {
+      printed.mockRestore();
+    }
   });
 
   it('logs a caller who leaves before the CDN answered as 499, not as a server error', async () => {
