@@ -39,6 +39,7 @@ export interface MediaResolverDeps {
 
 const MAX_GRAPH_BODY = 64 * 1024;
 const MAX_BACKOFF_MS = 5_000;
+const TOKEN_REJECTED_BACKOFF_MS = 10_000;
 
 class TransientFailure extends Error {
   constructor(readonly error: ProxyError) {
@@ -57,6 +58,10 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
     config.notFoundTtlMs > 0 ? new LRUCache<string, true>({ max: 10_000, ttl: config.notFoundTtlMs, ttlResolution: 0, perf }) : undefined;
   const inflight = new Map<string, Promise<ResolvedMedia>>();
   let rateLimitedUntil = 0;
+  // After Graph rejects WHATSAPP_TOKEN itself (code 190), every lookup would fail the same way until
+  // an operator replaces it; asking again at request rate only adds failures that can get an account's
+  // media lookups blocked. Fail fast for a short while, then try again (a token may be fixed live).
+  let tokenRejectedUntil = 0;
 
   const endpoint = (id: string) => new URL(`${config.graphApiUrl}/${config.graphApiVersion}/${id}`);
   const headers = {
@@ -114,6 +119,7 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
       case 'transient':
         throw new TransientFailure(failure.error);
       case 'fatal':
+        if (failure.error.code === 'upstream_auth_failed') tokenRejectedUntil = clock.now() + TOKEN_REJECTED_BACKOFF_MS;
         if (failure.loud) logger.error({ code: failure.error.code, detail: failure.error.detail }, 'Graph refused the proxy: check WHATSAPP_TOKEN and its permissions');
         throw failure.error;
     }
@@ -148,6 +154,9 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
       // A lookup in flight is fresh either way, so a refresh joins it too.
       const pending = inflight.get(id);
       if (pending) return pending;
+      if (clock.now() < tokenRejectedUntil) {
+        return Promise.reject(new ProxyError('upstream_auth_failed', { detail: 'Graph rejected WHATSAPP_TOKEN moments ago' }));
+      }
       const waitSeconds = Math.ceil((rateLimitedUntil - clock.now()) / 1000);
       if (waitSeconds > 0) {
         return Promise.reject(new ProxyError('upstream_rate_limited', { retryAfter: waitSeconds }));

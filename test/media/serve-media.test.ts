@@ -296,6 +296,19 @@ describe('Graph errors', () => {
     expect(h.logs.join('\n')).not.toContain(h.fake.token);
   });
 
+  it('stops asking Graph for a while after it rejected the business token, then tries again', async () => {
+    h.fake.scriptGraph('*', { status: 401, body: graphError(190) });
+    expect((await h.get('/media/790')).status).toBe(502);
+    const again = await h.get('/media/791');
+    expect(again.status).toBe(502);
+    expect((await again.json()).code).toBe('upstream_auth_failed');
+    expect(h.fake.count('graph')).toBe(1);
+    expect(h.logEntries().filter((e) => e.level === 'error')).toHaveLength(1);
+    h.clock.advance(10_001);
+    expect((await h.get('/media/792')).status).toBe(404); // the token works again: Graph is asked
+    expect(h.fake.count('graph')).toBe(2);
+  });
+
   it('maps permission errors (10, 200-299) to 502', async () => {
     h.fake.scriptGraph('778', { status: 403, body: graphError(200) });
     expect((await h.get('/media/778')).status).toBe(502);
