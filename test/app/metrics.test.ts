@@ -115,6 +115,7 @@ describe('GET /metrics (Prometheus)', () => {
     await start();
     h.fake.scriptGraph('777', { status: 401, body: graphError(190) });
     expect(await fetchMedia('777')).toBe(502);
+    h.clock.advance(10_001); // past the fail-fast window that follows a rejected business token
     expect(await fetchMedia('424242')).toBe(404);
     const text = await scrape();
     expect(sample(text, `${P}graph_errors_total`, { code: 'upstream_auth_failed' })).toBe(1);
