@@ -53,10 +53,20 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
   const retryBaseMs = deps.retryBaseMs ?? 200;
   const random = deps.random ?? Math.random;
   const perf = { now: () => clock.now() };
-  const resolved = new LRUCache<string, ResolvedMedia>({ max: 10_000, ttl: config.resolveTtlMs, ttlResolution: 0, perf });
+  // lru-cache's fetch() is the single-flight: concurrent calls for one id share one fetchMethod call
+  // (a forced refresh joins a lookup already in flight), the answer is stored with its TTL, and a
+  // failure reaches every waiter and leaves nothing cached. ignoreFetchAbort: an entry evicted while
+  // its lookup runs must not fail the callers waiting on it.
+  const resolved = new LRUCache<string, ResolvedMedia>({
+    max: 10_000,
+    ttl: config.resolveTtlMs,
+    ttlResolution: 0,
+    perf,
+    ignoreFetchAbort: true,
+    fetchMethod: (id) => lookupWithRetries(id),
+  });
   const notFound =
     config.notFoundTtlMs > 0 ? new LRUCache<string, true>({ max: 10_000, ttl: config.notFoundTtlMs, ttlResolution: 0, perf }) : undefined;
-  const inflight = new Map<string, Promise<ResolvedMedia>>();
   let rateLimitedUntil = 0;
   // After Graph rejects WHATSAPP_TOKEN itself (code 190), every lookup would fail the same way until
   // an operator replaces it; asking again at request rate only adds failures that can get an account's
@@ -149,11 +159,10 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
   return {
     resolveMedia(id, options) {
       if (notFound?.has(id)) return Promise.reject(new ProxyError('media_not_found'));
+      // get() sees only a settled answer; while a lookup is in flight it is undefined, and fetch() below
+      // joins that lookup (it is fresh either way, so a refresh joins it too).
       const cached = resolved.get(id);
       if (cached && cached.url !== options?.staleUrl) return Promise.resolve(cached);
-      // A lookup in flight is fresh either way, so a refresh joins it too.
-      const pending = inflight.get(id);
-      if (pending) return pending;
       if (clock.now() < tokenRejectedUntil) {
         return Promise.reject(new ProxyError('upstream_auth_failed', { detail: 'Graph rejected WHATSAPP_TOKEN moments ago' }));
       }
@@ -161,14 +170,7 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
       if (waitSeconds > 0) {
         return Promise.reject(new ProxyError('upstream_rate_limited', { retryAfter: waitSeconds }));
       }
-      const lookup = lookupWithRetries(id)
-        .then((media) => {
-          resolved.set(id, media);
-          return media;
-        })
-        .finally(() => inflight.delete(id));
-      inflight.set(id, lookup);
-      return lookup;
+      return resolved.forceFetch(id, { forceRefresh: cached !== undefined });
     },
   };
 }
