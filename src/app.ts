@@ -11,6 +11,7 @@ import type { CreateSha256 } from './hash.js';
 import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
+import { bearerToken } from './http/bearer-token.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
@@ -214,10 +215,7 @@ export function createApp(deps: AppDeps): ProxyApp {
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */
 function callerToken(c: Context): string | undefined {
   const authorization = c.req.header('authorization');
-  if (authorization !== undefined) {
-    const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(authorization);
-    return match?.[1];
-  }
+  if (authorization !== undefined) return bearerToken(authorization);
   const query = c.req.query('token');
   return query === undefined || query === '' ? undefined : query;
 }
