@@ -48,6 +48,14 @@ export class MediaCache {
     return undefined;
   }
 
+  /**
+   * The first tier only: where a download that just finished in this process stored its entry. For
+   * re-checks on the miss path, which must not pay a shared tier's round trip a second time.
+   */
+  async getNearest(id: string): Promise<CachedMedia | undefined> {
+    return this.tiers[0]?.get(id);
+  }
+
   set(media: CachedMedia, background: Background): void {
     for (const tier of this.tiers) tier.set(media, background);
   }

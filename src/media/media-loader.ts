@@ -116,11 +116,11 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     loadIntoMemory(media, background) {
       const pending = inflight.get(media.id);
       if (pending) return pending;
-      // The slot is taken synchronously; inside it, look at the cache once more: a caller that missed
-      // the cache just before another caller's download finished must not download again.
+      // The slot is taken synchronously; inside it, look at the nearest tier once more: a caller that
+      // missed the cache just before another caller's download here finished must not download again.
       const loading = deps.cache
-        .get(media.id, background)
-        .then((hit) => hit?.media ?? load(media, background))
+        .getNearest(media.id)
+        .then((hit) => hit ?? load(media, background))
         .finally(() => inflight.delete(media.id));
       inflight.set(media.id, loading);
       return loading;
