@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPinoLogger } from '../../src/runtime/pino-logger.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -45,5 +50,28 @@ describe('createPinoLogger', () => {
     const silent = capture();
     createPinoLogger('silent', silent.destination).error({}, 'nothing');
     expect(silent.lines).toEqual([]);
+  });
+
+  it('writes stdout synchronously: a line is out when the call returns, even with the thread pool busy and the process killed next', async () => {
+    // The thread pool's only thread is taken by a long pbkdf2, so a write handed to it (pino's
+    // asynchronous mode) would still be queued when SIGKILL lands; this fails with `sync: false`.
+    const script = [
+      "import { pbkdf2 } from 'node:crypto';",
+      `import { createPinoLogger } from ${JSON.stringify(join(ROOT, 'src/runtime/pino-logger.ts'))};`,
+      "pbkdf2('busy', 'salt', 5e6, 32, 'sha256', () => {});",
+      "createPinoLogger('info').info({ requestId: 'r-last' }, 'last words');",
+      "process.kill(process.pid, 'SIGKILL');",
+    ].join('\n');
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', UV_THREADPOOL_SIZE: '1' },
+    });
+    const killed = await run.then(
+      () => undefined,
+      (error: { signal?: string; stdout?: string }) => error,
+    );
+    expect(killed?.signal).toBe('SIGKILL');
+    const lines = String(killed?.stdout ?? '').trim().split('\n').filter((line) => line !== '');
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([expect.objectContaining({ level: 'info', msg: 'last words', requestId: 'r-last' })]);
   });
 });
