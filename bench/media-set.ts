@@ -25,6 +25,8 @@ export const SLOW_BYTES = 12 * 1024 * 1024;
 export const COLD_BYTES = 64 * 1024;
 /** Cold misses measured per side (proxy and direct), alternating. */
 export const COLD_SAMPLES = 30;
+/** Ids the fake holds for cold misses: a fresh one per request, for up to 4 ways of fetching. */
+export const COLD_IDS = 4 * COLD_SAMPLES;
 export const coldId = (n: number) => String(200000000000000 + n);
 
 export function streamMedia(): BenchMedia {

@@ -98,8 +98,8 @@ export interface FakeProcess {
   stop(): void;
 }
 
-export async function startFake(cwd: string): Promise<FakeProcess> {
-  const child = spawnTs(fileURLToPath(new URL('./fake-upstream.ts', import.meta.url)), [], { env: { PATH: process.env.PATH }, cwd });
+export async function startFake(cwd: string, env: Record<string, string> = {}): Promise<FakeProcess> {
+  const child = spawnTs(fileURLToPath(new URL('./fake-upstream.ts', import.meta.url)), [], { env: { PATH: process.env.PATH, ...env }, cwd });
   const ready = await new Promise<{ origin: string; token: string }>((resolve, reject) => {
     child.once('message', (m: { origin: string; token: string }) => resolve(m));
     child.once('exit', (code) => reject(new Error(`fake upstream exited with ${code}`)));

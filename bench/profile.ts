@@ -1,16 +1,16 @@
 /**
- * `npm run bench:profile [hit|stream]`: runs the proxy under `node --cpu-prof` while one scenario
+ * `npm run bench:profile [hit|stream|cold]`: runs the proxy under `node --cpu-prof` while one scenario
  * loads it, then prints where its CPU went: the top functions by self time, and self time by origin
  * (our src/, hono, @hono/node-server, undici, node internals, …).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { pickLoadTool, runLoad } from './load.js';
-import { HIT_IMAGE, STREAM_ID } from './media-set.js';
+import { coldId, HIT_IMAGE, STREAM_ID } from './media-set.js';
 import { ROOT, startFake, startServer } from './processes.js';
 
 interface ProfileNode {
@@ -25,7 +25,9 @@ interface CpuProfile {
 }
 
 const scenario = process.argv[2] ?? 'hit';
-if (scenario !== 'hit' && scenario !== 'stream') throw new Error('usage: profile.ts [hit|stream]');
+if (scenario !== 'hit' && scenario !== 'stream' && scenario !== 'cold') throw new Error('usage: profile.ts [hit|stream|cold]');
+// Cold misses one after another, each for an id never asked for: more than the seconds can use.
+const COLD_IDS = 4000;
 const seconds = Number(process.env.PROFILE_SECONDS ?? 6);
 
 const secret = randomBytes(32).toString('hex');
@@ -34,7 +36,7 @@ const jwt = await new SignJWT({ media: '*' }).setProtectedHeader({ alg: 'HS256' 
 const cwd = mkdtempSync(join(tmpdir(), 'wmp-profile-'));
 const profileDir = join(cwd, 'profiles');
 
-const fake = await startFake(cwd);
+const fake = await startFake(cwd, scenario === 'cold' ? { BENCH_COLD_IDS: String(COLD_IDS) } : {});
 try {
   const proxy = await startServer(
     'proxy',
@@ -45,6 +47,15 @@ try {
   const headers = { authorization: `Bearer ${jwt}` };
   if (scenario === 'hit') {
     await runLoad(pickLoadTool(), `${proxy.url}/media/${HIT_IMAGE.meta.id}`, headers, 16, seconds);
+  } else if (scenario === 'cold') {
+    const deadline = Date.now() + seconds * 1000;
+    let n = 0;
+    for (; n < COLD_IDS && Date.now() < deadline; n++) {
+      const res = await fetch(`${proxy.url}/media/${coldId(n)}`, { headers });
+      if (res.status !== 200) throw new Error(`cold miss answered ${res.status}`);
+      await res.arrayBuffer();
+    }
+    console.log(`# ${n} cold misses`);
   } else {
     const agent = new Agent({ keepAlive: true });
     const deadline = Date.now() + seconds * 1000;
@@ -60,6 +71,8 @@ try {
   const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error('no profile written');
   summarise(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile);
+  // KEEP_PROFILE=<file>: keep the raw profile, to open in Chrome DevTools or speedscope.
+  if (process.env.KEEP_PROFILE) copyFileSync(join(profileDir, file), process.env.KEEP_PROFILE);
 } finally {
   fake.stop();
   rmSync(cwd, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import { Agent, get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { runLoad, type LoadTool } from './load.js';
-import { COLD_SAMPLES, coldId, COLD_BYTES, HIT_IMAGE, SLOW_BYTES, SLOW_ID, STREAM_BYTES, STREAM_ID } from './media-set.js';
+import { COLD_IDS, COLD_SAMPLES, coldId, COLD_BYTES, HIT_IMAGE, SLOW_BYTES, SLOW_ID, STREAM_BYTES, STREAM_ID } from './media-set.js';
 import type { FakeProcess, ServerProcess } from './processes.js';
 
 export const GRAPH_VERSION = 'v25.0';
@@ -80,29 +80,32 @@ export async function measureCacheHit(proxy: ServerProcess, bare: ServerProcess,
   return results;
 }
 
-export interface StreamRound {
-  readonly via: 'proxy' | 'direct';
+export interface ThroughputSample {
+  /** A server's name, or 'direct' for the client fetching from the fake CDN itself. */
+  readonly via: string;
   readonly megabytesPerSecond: number;
 }
 
-/** 20 MiB file, 4 clients each downloading it `perClient` times, through the proxy vs from the fake CDN. */
-export async function measureStream(proxy: ServerProcess, fake: FakeProcess, jwt: string, rounds: number, perClient: number): Promise<StreamRound[]> {
+/**
+ * 20 MiB file, 4 clients each downloading it `perClient` times: through each server (the proxy, the
+ * reference relay) and straight from the fake CDN, in rotating order within each round.
+ */
+export async function measureStream(servers: readonly ServerProcess[], fake: FakeProcess, jwt: string, rounds: number, perClient: number): Promise<ThroughputSample[]> {
   const directUrl = await resolveDirect(fake, STREAM_ID);
-  const targets = {
-    proxy: { url: `${proxy.url}/media/${STREAM_ID}`, headers: { authorization: `Bearer ${jwt}` } },
-    direct: { url: directUrl, headers: { authorization: `Bearer ${fake.token}`, 'user-agent': 'bench' } },
-  };
+  const targets = [
+    { via: 'direct', url: directUrl, headers: { authorization: `Bearer ${fake.token}`, 'user-agent': 'bench' } },
+    ...servers.map((server) => ({ via: server.name, url: `${server.url}/media/${STREAM_ID}`, headers: { authorization: `Bearer ${jwt}` } })),
+  ];
   const agent = new Agent({ keepAlive: true });
-  const results: StreamRound[] = [];
+  const results: ThroughputSample[] = [];
   for (let round = 0; round < rounds + 1; round++) {
-    const order: Array<'proxy' | 'direct'> = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
-    for (const via of order) {
-      const { url, headers } = targets[via];
+    for (let i = 0; i < targets.length; i++) {
+      const { via, url, headers } = targets[(round + i) % targets.length]!;
       const started = performance.now();
       let total = 0;
       await Promise.all(
         Array.from({ length: 4 }, async () => {
-          for (let i = 0; i < perClient; i++) {
+          for (let n = 0; n < perClient; n++) {
             const got = await download(url, headers, agent);
             expectAnswer(`stream via ${via}`, got, STREAM_BYTES);
             total += got.bytes;
@@ -110,7 +113,7 @@ export async function measureStream(proxy: ServerProcess, fake: FakeProcess, jwt
         }),
       );
       const seconds = (performance.now() - started) / 1000;
-      // Round 0 warms both paths up and is not counted.
+      // Round 0 warms every path up and is not counted.
       if (round > 0) results.push({ via, megabytesPerSecond: total / 1e6 / seconds });
     }
   }
@@ -118,33 +121,38 @@ export async function measureStream(proxy: ServerProcess, fake: FakeProcess, jwt
   return results;
 }
 
-export interface ColdSample {
-  readonly via: 'proxy' | 'direct';
+export interface LatencySample {
+  readonly via: string;
   readonly ms: number;
 }
 
 const COLD_WARMUP = 3;
 
 /**
- * First request for an id nobody asked for before, vs a client doing the Graph lookup and the CDN
- * download itself (with fetch, as a Node client of Graph would). Alternating, one id per sample.
+ * First request for an id nobody asked for before, through each server, vs a client doing the Graph
+ * lookup and the CDN download itself (with fetch, as a Node client of Graph would). In rotating
+ * order, a fresh id per request.
  */
-export async function measureColdMiss(proxy: ServerProcess, fake: FakeProcess, jwt: string): Promise<ColdSample[]> {
-  const samples: ColdSample[] = [];
+export async function measureColdMiss(servers: readonly ServerProcess[], fake: FakeProcess, jwt: string): Promise<LatencySample[]> {
+  const samples: LatencySample[] = [];
   const read = async (res: Response, what: string) => {
     const bytes = (await res.arrayBuffer()).byteLength;
     if (res.status !== 200 || bytes !== COLD_BYTES) throw new Error(`${what}: got ${res.status} with ${bytes} bytes`);
   };
-  for (let n = 0; n < COLD_SAMPLES; n++) {
-    let started = performance.now();
-    await read(await fetch(`${proxy.url}/media/${coldId(2 * n)}`, { headers: { authorization: `Bearer ${jwt}` } }), 'cold miss via proxy');
-    const proxyMs = performance.now() - started;
-
-    started = performance.now();
-    const url = await resolveDirect(fake, coldId(2 * n + 1));
+  const direct = async (id: string) => {
+    const url = await resolveDirect(fake, id);
     await read(await fetch(url, { headers: { authorization: `Bearer ${fake.token}`, 'user-agent': 'bench' } }), 'direct download');
-    const directMs = performance.now() - started;
-    if (n >= COLD_WARMUP) samples.push({ via: 'proxy', ms: proxyMs }, { via: 'direct', ms: directMs });
+  };
+  const ways = [{ via: 'direct', get: direct }, ...servers.map((server) => ({ via: server.name, get: async (id: string) => read(await fetch(`${server.url}/media/${id}`, { headers: { authorization: `Bearer ${jwt}` } }), `cold miss via ${server.name}`) }))];
+  let nextId = 0;
+  if (COLD_SAMPLES * ways.length > COLD_IDS) throw new Error(`the fake holds ${COLD_IDS} cold ids, ${COLD_SAMPLES * ways.length} needed`);
+  for (let n = 0; n < COLD_SAMPLES; n++) {
+    for (let i = 0; i < ways.length; i++) {
+      const way = ways[(n + i) % ways.length]!;
+      const started = performance.now();
+      await way.get(coldId(nextId++));
+      if (n >= COLD_WARMUP) samples.push({ via: way.via, ms: performance.now() - started });
+    }
   }
   return samples;
 }
