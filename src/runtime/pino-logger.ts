@@ -14,10 +14,11 @@ export function createPinoLogger(level: LogLevel, destination?: DestinationStrea
   };
   // Synchronous stdout (sonic-boom `sync: true`, pino's own default): one write(2) per line on the
   // event loop. The asynchronous mode hands each write to libuv's thread pool and back, which at
-  // low concurrency (a line per request, one request at a time) cost ~25 µs of CPU per request,
-  // ~12 % of a cache hit, against ~1-2 µs for the write itself (`npm run bench`, the 1-connection
-  // row). At saturation both measured the same. A synchronous line is also out before a crash. The
-  // cost: like Node's own stdout to a pipe on Linux, a log reader that stops reading stalls us.
+  // low concurrency (a line per request, one request at a time) cost 15-33 µs more CPU per request,
+  // ~12 % of a cache hit (measured side by side with one connection, as in `npm run bench`'s
+  // 1-connection row). At saturation both measured the same.
+  // A synchronous line is also out before a crash. The cost: like Node's own stdout to a pipe on
+  // Linux, a log reader that stops reading stalls us.
   return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
