@@ -53,6 +53,9 @@ export class MediaResponder {
 
   /** Answers a plan that needs no body: 304, HEAD, 416. Returns undefined for full/partial. */
   answerWithoutBody(meta: MediaMeta, plan: MediaPlan, ask: MediaAsk, extra?: Record<string, string>): Response | undefined {
+    // A body-carrying plan (every cache hit) leaves before any header is looked up: its caller
+    // looks the entry's headers up itself, once.
+    if (plan.kind === 'full' || plan.kind === 'partial') return undefined;
     const full = this.fullHeaders(meta, ask.download);
     switch (plan.kind) {
       case 'not_modified': {
@@ -69,8 +72,6 @@ export class MediaResponder {
           headers: { ...rest, 'content-length': '0', 'content-range': `bytes */${meta.size}`, ...extra },
         });
       }
-      default:
-        return undefined;
     }
   }
 
