@@ -140,7 +140,7 @@ export function loadAuthConfig(env: Env): AuthConfig {
   const encoder = new TextEncoder();
   for (const secret of secrets) {
     if (encoder.encode(secret).byteLength < MIN_SECRET_BYTES) {
-      throw new ConfigError('JWT_SECRET', 'each secret must be at least 32 bytes');
+      throw new ConfigError('JWT_SECRET', `each secret must be at least ${MIN_SECRET_BYTES} bytes`);
     }
   }
   const publicKeyPem = optional(env, 'JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
