@@ -6,7 +6,7 @@
  * process on the same CPUs, one more hop); the proxy's ratio is to be read against it.
  */
 import { Agent, createServer, get, type IncomingMessage } from 'node:http';
-import { GRAPH_VERSION } from './scenarios.js';
+import { DEFAULTS } from '../src/config.js';
 
 const graph = process.env.GRAPH_API_URL ?? '';
 const token = process.env.WHATSAPP_TOKEN ?? '';
@@ -19,7 +19,7 @@ function open(url: string, headers: Record<string, string>): Promise<IncomingMes
 const server = createServer(async (req, res) => {
   try {
     const id = /^\/media\/(\d+)/.exec(req.url ?? '')?.[1] ?? '';
-    const lookup = await open(`${graph}/${GRAPH_VERSION}/${id}`, { authorization: `Bearer ${token}` });
+    const lookup = await open(`${graph}/${DEFAULTS.GRAPH_API_VERSION}/${id}`, { authorization: `Bearer ${token}` });
     let json = '';
     for await (const chunk of lookup) json += String(chunk);
     const { url, mime_type: type, file_size: size } = JSON.parse(json) as { url: string; mime_type: string; file_size: number };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { pickLoadTool } from './load.js';
 import { killAllChildren, ROOT, startFake, startServer, type FakeProcess, type ServerProcess } from './processes.js';
-import { measureCacheHit, measureColdMiss, measureSlowReaders, measureStream, median } from './scenarios.js';
+import { measureCacheHit, measureColdMiss, measureSlowReaders, measureStream, median, type HitRound } from './scenarios.js';
 
 const HIT_ROUNDS = 3;
 const HIT_SECONDS = 3;
@@ -65,6 +65,37 @@ interface Row {
   readonly met: boolean | undefined;
 }
 
+/**
+ * How a comparison is shown: `rounds` gives the spread of the per-round ratios (samples paired by
+ * round); `percent` gives the overhead instead (single requests, too noisy to pair one by one).
+ */
+interface Shown {
+  readonly unit: string;
+  readonly digits: number;
+  readonly spread: 'rounds' | 'percent';
+}
+const MICROS: Shown = { unit: ' µs', digits: 1, spread: 'rounds' };
+const PER_SECOND: Shown = { unit: '', digits: 0, spread: 'rounds' };
+const MEGABYTES_PER_SECOND: Shown = { unit: ' MB/s', digits: 0, spread: 'rounds' };
+const MILLIS: Shown = { unit: ' ms', digits: 2, spread: 'percent' };
+
+/** One row: the median of `measured` against the median of `baseline`, taken in the same run. */
+function comparisonRow(scenario: string, measured: readonly number[], baseline: readonly number[], shown: Shown, goal?: { readonly text: string; readonly met: (ratio: number) => boolean }): Row {
+  const ratio = median(measured) / median(baseline);
+  const detail =
+    shown.spread === 'rounds'
+      ? `rounds ${spread(measured.map((m, i) => m / baseline[i]!))}`
+      : `${ratio >= 1 ? '+' : '−'}${fmt(Math.abs(ratio - 1) * 100, 0)} %`;
+  return {
+    scenario,
+    proxy: `${fmt(median(measured), shown.digits)}${shown.unit}`,
+    baseline: `${fmt(median(baseline), shown.digits)}${shown.unit}`,
+    ratio: `${fmt(ratio)}× (${detail})`,
+    goal: goal?.text ?? '—',
+    met: goal?.met(ratio),
+  };
+}
+
 const started = Date.now();
 const rows: Row[] = [];
 let fake: FakeProcess | undefined;
@@ -78,72 +109,31 @@ try {
 
   for (const connections of [HIT_CONNECTIONS, HIT_SINGLE_CONNECTION]) {
     const hits = await measureCacheHit(proxy, bare, jwt, tool, HIT_ROUNDS, HIT_SECONDS, connections);
-    const of = (name: string) => hits.filter((h) => h.server === name);
-    const proxyCpu = of('proxy').map((h) => h.cpuMicrosPerRequest);
-    const bareCpu = of(bare.name).map((h) => h.cpuMicrosPerRequest);
-    const cpuRatios = proxyCpu.map((p, i) => p / bareCpu[i]!);
-    const cpuRatio = median(proxyCpu) / median(bareCpu);
-    const saturated = connections === HIT_CONNECTIONS;
-    rows.push({
-      scenario: saturated
-        ? `cache hit, 200 KiB + JWT: server CPU per request (${HIT_ROUNDS}×${HIT_SECONDS} s, ${connections} conns)`
-        : `cache hit, the same with ${connections} connection (information: not saturated)`,
-      proxy: `${fmt(median(proxyCpu), 1)} µs`,
-      baseline: `${fmt(median(bareCpu), 1)} µs`,
-      ratio: `${fmt(cpuRatio)}× (rounds ${spread(cpuRatios)})`,
-      goal: saturated ? '≤ 1.15×' : '—',
-      met: saturated ? cpuRatio <= 1.15 : undefined,
-    });
-    if (!saturated) continue;
-    const proxyRps = of('proxy').map((h) => h.requestsPerSecond);
-    const bareRps = of(bare.name).map((h) => h.requestsPerSecond);
-    rows.push({
-      scenario: 'cache hit: requests/s (information; the load generator shares the CPU)',
-      proxy: fmt(median(proxyRps), 0),
-      baseline: fmt(median(bareRps), 0),
-      ratio: `${fmt(median(proxyRps) / median(bareRps))}×`,
-      goal: '—',
-      met: undefined,
-    });
+    const of = (name: string, pick: (h: HitRound) => number) => hits.filter((h) => h.server === name).map(pick);
+    const cpu = (h: HitRound) => h.cpuMicrosPerRequest;
+    if (connections === HIT_CONNECTIONS) {
+      rows.push(
+        comparisonRow(`cache hit, 200 KiB + JWT: server CPU per request (${HIT_ROUNDS}×${HIT_SECONDS} s, ${connections} conns)`, of('proxy', cpu), of(bare.name, cpu), MICROS, { text: '≤ 1.15×', met: (r) => r <= 1.15 }),
+        comparisonRow('cache hit: requests/s (information; the load generator shares the CPU)', of('proxy', (h) => h.requestsPerSecond), of(bare.name, (h) => h.requestsPerSecond), PER_SECOND),
+      );
+    } else {
+      rows.push(comparisonRow(`cache hit, the same with ${connections} connection (information: not saturated)`, of('proxy', cpu), of(bare.name, cpu), MICROS));
+    }
   }
 
   const streams = await measureStream([proxy, relay], fake, jwt, STREAM_ROUNDS, STREAM_PER_CLIENT);
   const throughput = (via: string) => streams.filter((s) => s.via === via).map((s) => s.megabytesPerSecond);
-  const direct = throughput('direct');
-  for (const via of ['proxy', RELAY]) {
-    const through = throughput(via);
-    const streamRatio = median(through) / median(direct);
-    const isProxy = via === 'proxy';
-    rows.push({
-      scenario: isProxy
-        ? `stream 20 MiB, 4 clients × ${STREAM_PER_CLIENT}: MB/s vs straight from the fake CDN`
-        : `stream, the same through the ${RELAY} (reference: no auth, no sha256, node:http pipe)`,
-      proxy: `${fmt(median(through), 0)} MB/s`,
-      baseline: `${fmt(median(direct), 0)} MB/s`,
-      ratio: `${fmt(streamRatio)}× (rounds ${spread(through.map((p, i) => p / direct[i]!))})`,
-      goal: isProxy ? '≥ 0.90×' : '—',
-      met: isProxy ? streamRatio >= 0.9 : undefined,
-    });
-  }
+  rows.push(
+    comparisonRow(`stream 20 MiB, 4 clients × ${STREAM_PER_CLIENT}: MB/s vs straight from the fake CDN`, throughput('proxy'), throughput('direct'), MEGABYTES_PER_SECOND, { text: '≥ 0.90×', met: (r) => r >= 0.9 }),
+    comparisonRow(`stream, the same through the ${RELAY} (reference: no auth, no sha256, node:http pipe)`, throughput(RELAY), throughput('direct'), MEGABYTES_PER_SECOND),
+  );
 
   const cold = await measureColdMiss([proxy, relay], fake, jwt);
   const latency = (via: string) => cold.filter((s) => s.via === via).map((s) => s.ms);
-  const coldDirect = latency('direct');
-  for (const via of ['proxy', RELAY]) {
-    const through = latency(via);
-    const coldRatio = median(through) / median(coldDirect);
-    const isProxy = via === 'proxy';
-    rows.push({
-      scenario: isProxy
-        ? `cold miss, 64 KiB: latency vs Graph lookup + download by the client (median of ${through.length})`
-        : `cold miss, the same through the ${RELAY} (reference)`,
-      proxy: `${fmt(median(through))} ms`,
-      baseline: `${fmt(median(coldDirect))} ms`,
-      ratio: `${fmt(coldRatio)}× (${coldRatio >= 1 ? '+' : '−'}${fmt(Math.abs(coldRatio - 1) * 100, 0)} %)`,
-      goal: isProxy ? '≤ 1.25×' : '—',
-      met: isProxy ? coldRatio <= 1.25 : undefined,
-    });
-  }
+  rows.push(
+    comparisonRow(`cold miss, 64 KiB: latency vs Graph lookup + download by the client (median of ${latency('proxy').length})`, latency('proxy'), latency('direct'), MILLIS, { text: '≤ 1.25×', met: (r) => r <= 1.25 }),
+    comparisonRow(`cold miss, the same through the ${RELAY} (reference)`, latency(RELAY), latency('direct'), MILLIS),
+  );
   await proxy.stop();
   await bare.stop();
   await relay.stop();

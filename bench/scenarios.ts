@@ -1,11 +1,11 @@
 /** The four measurements. Each returns raw samples; run.ts turns them into ratios. */
 import { Agent, get } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { DEFAULTS } from '../src/config.js';
 import { runLoad, type LoadTool } from './load.js';
 import { COLD_IDS, COLD_SAMPLES, coldId, COLD_BYTES, HIT_IMAGE, SLOW_BYTES, SLOW_ID, STREAM_BYTES, STREAM_ID } from './media-set.js';
 import type { FakeProcess, ServerProcess } from './processes.js';
 
-export const GRAPH_VERSION = 'v25.0';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function median(values: readonly number[]): number {
@@ -37,7 +37,7 @@ function expectAnswer(what: string, got: { status: number; bytes: number }, byte
 }
 
 async function resolveDirect(fake: FakeProcess, id: string): Promise<string> {
-  const res = await fetch(`${fake.origin}/${GRAPH_VERSION}/${id}`, { headers: { authorization: `Bearer ${fake.token}` } });
+  const res = await fetch(`${fake.origin}/${DEFAULTS.GRAPH_API_VERSION}/${id}`, { headers: { authorization: `Bearer ${fake.token}` } });
   const body = (await res.json()) as { url?: string };
   if (res.status !== 200 || typeof body.url !== 'string') throw new Error(`fake Graph answered ${res.status} for ${id}`);
   return body.url;
