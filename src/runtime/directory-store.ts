@@ -100,7 +100,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       await handle.read(first, 0, first.byteLength, 0);
       const header = decodeHeader(first, size, key);
       if (header === undefined) return dropMalformed(path);
-      return { key: path, fileBytes: size, servedAt: mtimeMs, meta: header.meta };
+      return { key: path, fileBytes: size, servedAt: mtimeMs, mtimeMs, meta: header.meta };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ key: path, error: describeError(error) }, 'stored file unreadable; treated as a miss');
       return undefined;
@@ -113,10 +113,11 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     const now = clock.now();
     const entry = index.get(path);
     if (entry === undefined) return;
-    const stale = now - entry.servedAt >= TOUCH_EVERY_MS;
     index.touch(path, now);
     // The last service time outlives a restart as the mtime (atime is unreliable under relatime/noatime).
-    if (stale) utimes(fileOf(path), now / 1000, now / 1000).catch(() => {});
+    if (now - entry.mtimeMs < TOUCH_EVERY_MS) return;
+    entry.mtimeMs = now;
+    utimes(fileOf(path), now / 1000, now / 1000).catch(() => {});
   }
 
   function hitOf(path: string, entry: IndexEntry & { meta: NonNullable<IndexEntry['meta']> }): TierHit {
@@ -199,7 +200,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
           }
           await rename(temp, fileOf(path));
           await fsyncDirectory(dir);
-          index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), meta });
+          index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta });
           await evict();
         },
         abort,

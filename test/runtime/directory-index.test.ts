@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DirectoryIndex, type IndexEntry } from '../../src/runtime/directory-index.js';
 
-const entry = (key: string, fileBytes: number, servedAt: number): IndexEntry => ({ key, fileBytes, servedAt });
+const entry = (key: string, fileBytes: number, servedAt: number): IndexEntry => ({ key, fileBytes, servedAt, mtimeMs: servedAt });
 const keys = (index: DirectoryIndex, maxBytes = Infinity, oldest = -Infinity) => index.takeEvictions(maxBytes, oldest).map(({ entry: e, reason }) => `${e.key}:${reason}`);
 
 describe('directory index', () => {
@@ -52,7 +52,7 @@ describe('directory index', () => {
   it('a rescan rebuilds the order from the files (oldest first) and keeps what this process knew', () => {
     const index = new DirectoryIndex();
     const meta = { id: '2', mimeType: 'image/png', sha256: 'a'.repeat(64), size: 90 };
-    index.add({ key: 'default/2', fileBytes: 100, servedAt: 500, meta });
+    index.add({ key: 'default/2', fileBytes: 100, servedAt: 500, mtimeMs: 500, meta });
     index.add(entry('default/gone', 100, 600));
     index.add(entry('default/regrown', 100, 900));
     // On disk: 2 with an older mtime than this process saw it served, a file another process wrote,
