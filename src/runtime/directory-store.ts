@@ -8,6 +8,7 @@ import { noopMetrics, type Metrics } from '../metrics.js';
 import { DirectoryIndex, type IndexEntry } from './directory-index.js';
 import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PREAMBLE_BYTES } from './stored-file.js';
 import { cleanTemporaryFiles, fsyncDirectory, scanStore } from './directory-scan.js';
+import { withoutPath } from './fs-error.js';
 
 export interface DirectoryStoreOptions {
   /** Absolute path of the store's root. */
@@ -102,7 +103,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       if (header === undefined) return dropMalformed(path);
       return { key: path, fileBytes: size, servedAt: mtimeMs, mtimeMs, meta: header.meta };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ key: path, error: describeError(error) }, 'stored file unreadable; treated as a miss');
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ key: path, error: describeError(withoutPath(error)) }, 'stored file unreadable; treated as a miss');
       return undefined;
     } finally {
       await handle?.close().catch(() => {});
@@ -125,7 +126,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     return {
       meta: entry.meta,
       open: async (range) => {
-        const handle = await open(fileOf(path), 'r');
+        const handle = await open(fileOf(path), 'r').catch((error: unknown) => Promise.reject(withoutPath(error)));
         const start = dataOffset + (range?.start ?? 0);
         const end = dataOffset + (range ? range.end + 1 : entry.meta.size);
         return fileStream(handle, start, end);
@@ -133,7 +134,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     };
   }
 
-  const timer = (options.sweepIntervalMs ?? 60_000) > 0 ? setInterval(() => void sweep().catch((error: unknown) => logger.warn({ error: describeError(error) }, 'store sweep failed')), options.sweepIntervalMs ?? 60_000) : undefined;
+  const timer = (options.sweepIntervalMs ?? 60_000) > 0 ? setInterval(() => void sweep().catch((error: unknown) => logger.warn({ error: describeError(withoutPath(error)) }, 'store sweep failed')), options.sweepIntervalMs ?? 60_000) : undefined;
   timer?.unref();
   await sweep();
 
@@ -173,6 +174,9 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         await handle.write(header);
         return handle;
       });
+      // The first write may come long after this open failed (the CDN is slow to answer): until
+      // then nobody awaits the chain, and Node would report its rejection as unhandled.
+      chain.catch(() => {});
       const abort = async () => {
         const handle = await chain.catch(() => undefined);
         await handle?.close().catch(() => {});
@@ -186,25 +190,32 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
             await handle.write(chunk);
             return handle;
           });
-          return chain.then(() => undefined);
+          return chain.then(() => undefined, (error: unknown) => Promise.reject(withoutPath(error)));
         },
-        async commit() {
-          if (written !== meta.size) throw new RangeError(`${written} of ${meta.size} bytes`);
-          const handle = await chain;
-          await handle.sync();
-          await handle.close();
-          const dir = join(root, key.account);
-          if (!madeDirs.has(dir)) {
-            await mkdir(dir, { recursive: true });
-            madeDirs.add(dir);
-          }
-          await rename(temp, fileOf(path));
-          await fsyncDirectory(dir);
-          index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta });
-          await evict();
-        },
+        // A failed commit (a full disk at fsync, a rename refused) removes its temporary file too.
+        commit: () =>
+          commit().catch(async (error: unknown) => {
+            await abort();
+            throw withoutPath(error);
+          }),
         abort,
       };
+
+      async function commit(): Promise<void> {
+        if (written !== meta.size) throw new RangeError(`${written} of ${meta.size} bytes`);
+        const handle = await chain;
+        await handle.sync();
+        await handle.close();
+        const dir = join(root, key.account);
+        if (!madeDirs.has(dir)) {
+          await mkdir(dir, { recursive: true });
+          madeDirs.add(dir);
+        }
+        await rename(temp, fileOf(path));
+        await fsyncDirectory(dir);
+        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta });
+        await evict();
+      }
     },
 
     async delete(key) {
