@@ -112,6 +112,18 @@ describe('directory store', () => {
     expect(await tempFiles()).toEqual([]);
   });
 
+  it('a commit that fails leaves no temporary file, and its error names no path', async () => {
+    const store = await open();
+    // A regular file where the account directory goes: the rename into place cannot happen.
+    await writeFile(join(root, 'default'), 'x');
+    const writer = await put(store, '105', makeBytes(1000, 5), { commit: false });
+    const failed = await writer.commit().then(() => undefined, (error: unknown) => error as Error & { code?: string });
+    expect(failed?.code).toMatch(/^E[A-Z]+$/);
+    expect(failed?.message).not.toContain(root);
+    expect(await tempFiles()).toEqual([]);
+    expect(await store.get(key('105'))).toBeUndefined();
+  });
+
   it('takes no file larger than STORE_MAX_BYTES and no key that is not an account and a media id', async () => {
     const store = await open({ maxBytes: 1000 });
     expect(store.put(key('104'), metaOf('104', makeBytes(1000, 1)), { waitUntil() {} })).toBeUndefined();
