@@ -1,32 +1,21 @@
 /**
- * The real entrypoint, started like `npm start` (tsx src/node.ts) in a child process against the fake
- * WhatsApp, then sent SIGTERM while a slow download is streaming.
+ * The real entrypoint (src/node.ts under tsx) in a child process against the fake WhatsApp, then
+ * sent SIGTERM while a slow download is streaming.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { SignJWT } from 'jose';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { callerToken, killChildProxies, startProxy as startChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
-import { TEST_SECRET } from '../support/proxy-harness.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const VIDEO_ID = '9876543210';
 const video = makeBytes(600_000, 11);
 
-interface Proxy {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly lines: Array<Record<string, unknown>>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 let fake: FakeWhatsApp;
 let cwd: string;
-let running: ChildProcess | undefined;
 
 beforeAll(async () => {
   fake = await new FakeWhatsApp().start();
@@ -34,55 +23,14 @@ beforeAll(async () => {
   // An empty working directory: no developer .env gets loaded.
   cwd = mkdtempSync(join(tmpdir(), 'wmp-shutdown-'));
 });
-afterEach(() => {
-  if (running?.exitCode === null) running.kill('SIGKILL');
-});
+afterEach(() => killChildProxies());
 afterAll(async () => {
   await fake.stop();
   rmSync(cwd, { recursive: true, force: true });
 });
 
-async function startProxy(env: Record<string, string>): Promise<Proxy> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/node.ts')], {
-    cwd,
-    env: {
-      PATH: process.env.PATH ?? '',
-      WHATSAPP_TOKEN: fake.token,
-      JWT_SECRET: TEST_SECRET,
-      GRAPH_API_URL: fake.origin,
-      MEDIA_HOSTS: '127.0.0.1',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      // Smaller than the video, so it is streamed rather than buffered.
-      CACHE_MAX_ITEM_BYTES: '100000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  running = child;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  const lines: Array<Record<string, unknown>> = [];
-  const port = await new Promise<number>((done, fail) => {
-    let buffered = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      let newline;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
-        buffered = buffered.slice(newline + 1);
-        lines.push(line);
-        if (typeof line.port === 'number' && String(line.msg).startsWith('listening')) done(line.port);
-      }
-    });
-    void exited.then(({ code }) => fail(new Error(`proxy exited with ${code} before listening`)));
-  });
-  return { child, port, lines, exited };
-}
-
-async function callerToken(): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ media: '*' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 600).sign(new TextEncoder().encode(TEST_SECRET));
-}
+// Smaller than the video, so it is streamed rather than buffered.
+const startProxy = (env: Record<string, string>) => startChildProxy({ cwd, fake, env: { CACHE_MAX_ITEM_BYTES: '100000', ...env } });
 
 /** A GET over a keep-alive connection; resolves on the response head, collecting the body as it comes. */
 function startDownload(port: number, token: string) {
@@ -135,12 +83,12 @@ describe('graceful shutdown of the Node entrypoint', () => {
     // Below Node's 5 s keep-alive timeout: the kept-alive connection of the finished download must be
     // closed as soon as it is idle, not when the keep-alive timer ends it.
     const proxy = await startProxy({ SHUTDOWN_TIMEOUT_MS: '4000' });
-    const download = await startDownload(proxy.port, await callerToken());
+    const download = await startDownload(proxy.port(), await callerToken());
     expect(download.status).toBe(200);
     await download.firstChunk;
 
     proxy.child.kill('SIGTERM');
-    expect(await refusedEventually(proxy.port)).toBe('ECONNREFUSED');
+    expect(await refusedEventually(proxy.port())).toBe('ECONNREFUSED');
     expect(fake.openDownloads).toBe(1); // still streaming after new connections are refused
 
     const body = await download.body;
@@ -155,7 +103,7 @@ describe('graceful shutdown of the Node entrypoint', () => {
     fake.setDownloadFault(VIDEO_ID, { stallAfterBytes: 100_000 });
     // No store: the test before this one stored the video, and a store hit is not stuck.
     const proxy = await startProxy({ SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000', STORE_URL: 'none' });
-    const download = await startDownload(proxy.port, await callerToken());
+    const download = await startDownload(proxy.port(), await callerToken());
     expect(download.status).toBe(200);
     await download.firstChunk;
 

@@ -26,6 +26,8 @@ export interface ChildProxy {
   /** Resolves with the port once the start line is out; rejects when the process exits first. */
   readonly listening: Promise<number>;
   stderr(): string;
+  /** The port it listens on, once listening. */
+  port(): number;
   /** http://127.0.0.1:<port>, once listening. */
   url(): string;
   /** A GET (or any method) with a caller token for every media id. */
@@ -83,10 +85,11 @@ export function spawnProxy(options: { cwd: string; fake: FakeWhatsApp; env?: Rec
     void exited.then(({ code, signal }) => fail(new Error(`proxy exited (${code ?? signal}) before listening: ${stderr}`)));
   });
   listening.catch(() => {});
-  const url = () => {
+  const portOf = () => {
     if (port === undefined) throw new Error('the proxy is not listening yet');
-    return `http://127.0.0.1:${port}`;
+    return port;
   };
+  const url = () => `http://127.0.0.1:${portOf()}`;
   return {
     child,
     pid: child.pid!,
@@ -94,6 +97,7 @@ export function spawnProxy(options: { cwd: string; fake: FakeWhatsApp; env?: Rec
     exited,
     listening,
     stderr: () => stderr,
+    port: portOf,
     url,
     async request(path, init = {}) {
       const headers = new Headers(init.headers);
