@@ -12,8 +12,8 @@ import { type MediaMeta, type TierHit } from '../../src/cache/media-tier.js';
 import { createJsonLogger } from '../../src/logger.js';
 import { openDirectoryStore, StoreStartError, TEMP_DIR, type DirectoryStore } from '../../src/runtime/directory-store.js';
 import { encodeHeader } from '../../src/runtime/stored-file.js';
-import { makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
-import { ManualClock } from '../support/proxy-harness.js';
+import { FakeWhatsApp, makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
+import { ManualClock, startHarness } from '../support/proxy-harness.js';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
@@ -208,6 +208,29 @@ describe('directory store', () => {
     expect(logs.filter((l) => l.level === 'warn' && l.msg === 'stored file malformed; removed').map((l) => l.key)).toEqual(['default/601', 'default/602', 'default/603']);
     expect(await store.get(key('604'))).toBeDefined(); // the control: a well-formed file next to them
     expect(store.fill!().entries).toBe(1);
+  });
+
+  it('answers a request for a malformed stored file from upstream, and keeps the good copy instead', async () => {
+    const id = '605';
+    const bytes = makeBytes(300_000, 8);
+    await mkdir(join(root, 'default'), { recursive: true });
+    // A header announcing more bytes than the file holds: a file cut short by hand or by a bad disk.
+    await writeFile(stored(id), Buffer.concat([encodeHeader('default', metaOf(id, bytes)), bytes.subarray(0, 1000)]));
+    const fake = await new FakeWhatsApp().start();
+    fake.addMedia(id, { bytes, mimeType: 'image/jpeg' });
+    const harness = await startHarness({ fake, deps: { store: await open() } });
+    try {
+      const res = await harness.get(`/media/${id}`);
+      expect(res.status).toBe(200);
+      expect(same(new Uint8Array(await res.arrayBuffer()), bytes)).toBe(true);
+      expect(fake.count('cdn', id)).toBe(1);
+      expect(logs.find((l) => l.msg === 'stored file malformed; removed')).toMatchObject({ level: 'warn', key: `default/${id}` });
+      await until(async () => (await stat(stored(id)).catch(() => undefined))?.size === encodeHeader('default', metaOf(id, bytes)).byteLength + bytes.byteLength);
+      expect(same((await readFile(stored(id))).subarray(-bytes.byteLength), bytes)).toBe(true);
+    } finally {
+      await harness.close();
+      await fake.stop();
+    }
   });
 
   it('removes at start the temporary files of this pid and of processes gone, keeps a live process’s', async () => {
