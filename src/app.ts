@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
+import { createCallerTokenVerifier, DEFAULT_ACCOUNT, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
 import type { Clock } from './clock.js';
@@ -12,6 +12,10 @@ import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
+import { registerPrefetchRoute } from './http/prefetch-route.js';
+import { registerWebhookRoutes } from './http/webhook-routes.js';
+import { createCacheIngestor } from './ingest/cache-ingestor.js';
+import { createIngestion, type Ingestion, type IngestionOptions } from './ingest/ingestion.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
@@ -20,8 +24,13 @@ import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 
-/** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
-export interface AppDeps {
+/**
+ * Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it.
+ * Ingestion (IngestionOptions): `ingestor` runs prefetch jobs (default: into the cache tiers);
+ * `prefetchJournal` keeps accepted jobs across a crash; `prefetchIntake` replaces the in-process
+ * queue (Workers with a PREFETCH_QUEUE binding).
+ */
+export interface AppDeps extends IngestionOptions {
   readonly config: Config;
   readonly fetch: Fetch;
   readonly clock: Clock;
@@ -54,7 +63,7 @@ type Env = {
   };
 };
 
-export interface ProxyApp {
+export interface ProxyApp extends Ingestion {
   readonly app: Hono<Env>;
   readonly memory: MemoryTier;
 }
@@ -183,6 +192,16 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
+  const ingestion = createIngestion(deps, {
+    config,
+    clock,
+    logger,
+    metrics,
+    fallbackIngestor: () => createCacheIngestor({ cache, resolver, loader, maxItemBytes: config.cacheMaxItemBytes }),
+  });
+  registerWebhookRoutes(app, { webhook: config.webhook, intake: ingestion.intake, background, logger });
+  registerPrefetchRoute(app, { verifyCallerToken, intake: ingestion.intake, background, knowsAccount: (account) => account === DEFAULT_ACCOUNT });
+
   app.get('/media/:id', async (c) => {
     const requestId = c.get('requestId');
     const token = callerToken(c);
@@ -209,7 +228,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
-  return { app, memory };
+  return { app, memory, ...ingestion };
 }
 
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */

@@ -38,6 +38,10 @@ export const DEFAULTS = {
   JWT_CLOCK_TOLERANCE: '30',
   CORS_ORIGINS: '',
   SHUTDOWN_TIMEOUT_MS: '10000',
+  // Media ids waiting to be fetched ahead of any viewer (webhooks, POST /prefetch). A full queue
+  // answers 503 + Retry-After, which Meta honours by redelivering later.
+  PREFETCH_QUEUE_MAX: '10000',
+  PREFETCH_CONCURRENCY: '4',
 } as const;
 
 export interface AuthConfig {
@@ -72,6 +76,16 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly shutdownTimeoutMs: number;
   readonly auth: AuthConfig;
+  readonly webhook: WebhookConfig;
+  readonly prefetchQueueMax: number;
+  readonly prefetchConcurrency: number;
+}
+
+export interface WebhookConfig {
+  /** WHATSAPP_APP_SECRET: every listed secret is accepted (rotation). Empty: the webhook endpoints are off (404). */
+  readonly appSecrets: readonly string[];
+  /** WEBHOOK_VERIFY_TOKEN, for Meta's GET handshake; unset: every handshake answers 403. */
+  readonly verifyToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -252,5 +266,24 @@ export function loadConfig(env: Env): Config {
     metricsToken,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 0, 600_000),
     auth: loadAuthConfig(env),
+    webhook: loadWebhookConfig(env),
+    prefetchQueueMax: integer(env, 'PREFETCH_QUEUE_MAX', 1, 10_000_000),
+    prefetchConcurrency: integer(env, 'PREFETCH_CONCURRENCY', 1, 64),
   };
+}
+
+/** Meta app secrets are 32 hex characters; anything much shorter is a paste error, not a secret. */
+const MIN_APP_SECRET_LENGTH = 16;
+
+function loadWebhookConfig(env: Env): WebhookConfig {
+  const appSecrets = list(optional(env, 'WHATSAPP_APP_SECRET') ?? '');
+  for (const secret of appSecrets) {
+    if (secret.length < MIN_APP_SECRET_LENGTH) throw new ConfigError('WHATSAPP_APP_SECRET', `each secret must be at least ${MIN_APP_SECRET_LENGTH} characters`);
+  }
+  const verifyToken = optional(env, 'WEBHOOK_VERIFY_TOKEN');
+  // A verify token without a secret would pass Meta's handshake on an endpoint that then answers
+  // 404 to every delivery: refuse the half-configuration at start instead.
+  if (verifyToken !== undefined && appSecrets.length === 0) throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'needs WHATSAPP_APP_SECRET (the webhook endpoints are off without it)');
+  if (verifyToken !== undefined && verifyToken.length > 256) throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'must be at most 256 characters');
+  return { appSecrets, verifyToken };
 }

@@ -15,7 +15,11 @@ export interface Metrics {
   integrityMismatch(): void;
   downloadStarted(): void;
   downloadFinished(): void;
+  /** Prefetch jobs: accepted (count at once), done, already_stored (nothing to fetch), retried, failed (dropped). */
+  prefetchJob(event: PrefetchEvent, count?: number): void;
 }
+
+export type PrefetchEvent = 'accepted' | 'done' | 'already_stored' | 'retried' | 'failed';
 
 export const noopMetrics: Metrics = {
   request() {},
@@ -29,4 +33,5 @@ export const noopMetrics: Metrics = {
   integrityMismatch() {},
   downloadStarted() {},
   downloadFinished() {},
+  prefetchJob() {},
 };

@@ -12,6 +12,8 @@ export interface PrometheusMetrics {
   readonly registry: Registry;
   /** Reports a cache tier's fill (bytes and entries held) as gauges, read at scrape time. */
   observeCache(tier: { readonly bytes: number; readonly entries: number }): void;
+  /** Reports the prefetch queue's depth (jobs waiting or running) as a gauge, read at scrape time. */
+  observePrefetchQueue(queue: { readonly depth: number }): void;
   /** The text exposition format, for GET /metrics. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -73,6 +75,22 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const integrityMismatches = new Counter({ name: `${PREFIX}integrity_mismatches_total`, help: 'Downloads whose bytes did not match Graph sha256 (not served, not cached).', registers });
   const downloadsInFlight = new Gauge({ name: `${PREFIX}downloads_in_flight`, help: 'CDN bodies being transferred right now.', registers });
 
+  const prefetchJobs = new Counter({
+    name: `${PREFIX}prefetch_jobs_total`,
+    help: 'Prefetch jobs (webhook deliveries, POST /prefetch) by event: accepted, done, already_stored, retried, failed (dropped).',
+    labelNames: ['event'] as const,
+    registers,
+  });
+  let observedQueue: { readonly depth: number } | undefined;
+  new Gauge({
+    name: `${PREFIX}prefetch_queue_depth`,
+    help: 'Prefetch jobs waiting or running in this process.',
+    registers,
+    collect() {
+      this.set(observedQueue?.depth ?? 0);
+    },
+  });
+
   let observed: { readonly bytes: number; readonly entries: number } | undefined;
   new Gauge({
     name: `${PREFIX}cache_bytes`,
@@ -124,6 +142,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     integrityMismatch: () => integrityMismatches.inc(),
     downloadStarted: () => downloadsInFlight.inc(),
     downloadFinished: () => downloadsInFlight.dec(),
+    prefetchJob: (event, count = 1) => prefetchJobs.inc({ event }, count),
   };
 
   return {
@@ -131,6 +150,9 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     registry,
     observeCache(tier) {
       observed = tier;
+    },
+    observePrefetchQueue(queue) {
+      observedQueue = queue;
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -1,0 +1,41 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { MediaIngestor, PrefetchIntake, PrefetchJournal } from './prefetch-job.js';
+import { PrefetchQueue } from './prefetch-queue.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** The ingestion parts of AppDeps (see there). */
+export interface IngestionOptions {
+  readonly ingestor?: MediaIngestor;
+  readonly prefetchJournal?: PrefetchJournal;
+  readonly prefetchIntake?: (ingestor: MediaIngestor) => PrefetchIntake;
+  readonly prefetchRetry?: Partial<RetryPolicy>;
+}
+
+export interface Ingestion {
+  readonly ingestor: MediaIngestor;
+  /** The in-process queue; undefined when `prefetchIntake` replaced it (a Cloudflare Queue). */
+  readonly prefetchQueue: PrefetchQueue | undefined;
+  readonly intake: PrefetchIntake;
+}
+
+export function createIngestion(
+  options: IngestionOptions,
+  deps: { readonly config: Config; readonly clock: Clock; readonly logger: Logger; readonly metrics: Metrics; readonly fallbackIngestor: () => MediaIngestor },
+): Ingestion {
+  const ingestor = options.ingestor ?? deps.fallbackIngestor();
+  if (options.prefetchIntake) return { ingestor, prefetchQueue: undefined, intake: options.prefetchIntake(ingestor) };
+  const queue = new PrefetchQueue({
+    ingestor,
+    ...(options.prefetchJournal ? { journal: options.prefetchJournal } : {}),
+    ...(options.prefetchRetry ? { retry: options.prefetchRetry } : {}),
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    maxQueued: deps.config.prefetchQueueMax,
+    concurrency: deps.config.prefetchConcurrency,
+  });
+  return { ingestor, prefetchQueue: queue, intake: queue };
+}
