@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeError } from './logger.js';
+import { JournalBusy, openFileJournal, type FileJournal } from './runtime/file-journal.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
@@ -28,10 +29,27 @@ function readConfig(): Config {
   }
 }
 
+/**
+ * Accepted prefetch jobs live here until done, relative to the working directory like the default
+ * store (`data/media`). When the store lands (issue 11) this moves beside STORE_URL's directory.
+ */
+const PREFETCH_JOURNAL_DIR = 'data/media/.prefetch-journal';
+
+async function openJournal(): Promise<FileJournal> {
+  try {
+    return await openFileJournal(PREFETCH_JOURNAL_DIR);
+  } catch (error) {
+    const reason = error instanceof JournalBusy ? error.message : describeError(error).message;
+    console.error(`whatsapp-media-proxy: cannot open the prefetch journal (${PREFETCH_JOURNAL_DIR}): ${reason}`);
+    process.exit(1);
+  }
+}
+
 const config = readConfig();
 const logger = createPinoLogger(config.logLevel);
 const prometheus = createPrometheusMetrics();
-const { app, memory } = createApp({
+const prefetchJournal = await openJournal();
+const { app, memory, prefetchQueue } = createApp({
   config,
   fetch: globalThis.fetch,
   clock: systemClock,
@@ -40,8 +58,14 @@ const { app, memory } = createApp({
   version: VERSION,
   metrics: prometheus.metrics,
   metricsEndpoint: prometheus.scrape,
+  prefetchJournal,
 });
 prometheus.observeCache(memory);
+if (prefetchQueue) {
+  prometheus.observePrefetchQueue(prefetchQueue);
+  // Jobs accepted before a crash or restart run again now, before any new one is taken.
+  await prefetchQueue.start();
+}
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info({ address: info.address, port: info.port, version: VERSION }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
@@ -61,9 +85,12 @@ function shutdown(signal: string) {
     process.exit(0);
   }, config.shutdownTimeoutMs);
   force.unref();
+  // Jobs still queued stay in the journal and run at the next start.
   http.close(() => {
-    logger.info({}, 'stopped');
-    process.exit(0);
+    void prefetchJournal.close().finally(() => {
+      logger.info({}, 'stopped');
+      process.exit(0);
+    });
   });
   // close() only drops connections idle right now. A keep-alive connection whose response is still
   // streaming would stay open after that response until the keep-alive timeout (5 s), holding up the
