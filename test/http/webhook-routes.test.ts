@@ -27,7 +27,7 @@ async function start(env: Record<string, string> = {}): Promise<Harness> {
   return h;
 }
 
-function deliver(harness: Harness, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Response> {
+function deliver(harness: Harness, body: Uint8Array<ArrayBuffer> | string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${harness.url}/webhooks/whatsapp`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 }
 

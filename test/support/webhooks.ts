@@ -11,8 +11,8 @@ export const FIXTURES = ['image-caption-pt', 'video', 'audio-voice', 'document',
 export type FixtureName = (typeof FIXTURES)[number];
 
 /** The fixture's bytes, exactly as stored (UTF-8, unescaped non-ASCII). */
-export function fixture(name: FixtureName): Buffer {
-  return readFileSync(join(import.meta.dirname, '../fixtures/webhooks', `${name}.json`));
+export function fixture(name: FixtureName): Buffer<ArrayBuffer> {
+  return Buffer.from(readFileSync(join(import.meta.dirname, '../fixtures/webhooks', `${name}.json`)));
 }
 
 export function appSecret(): string {
