@@ -20,7 +20,7 @@ export async function readRequestBody(request: Request, limit: number): Promise<
 /** JSON from UTF-8 bytes (RFC 8259 §8.1), refusing invalid UTF-8 instead of replacing it. */
 export function parseJsonBody(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch {
     throw new ProxyError('invalid_request', { detail: 'the body is not valid JSON' });
   }

@@ -1,3 +1,7 @@
+import { ACCOUNT_NAME } from '../auth/verify-caller-token.js';
+import { isValidMediaId } from '../media/media-id.js';
+import { normaliseSha256 } from './extract-media.js';
+
 /**
  * The unit of work of ingestion: one media id of one WhatsApp account, to be fetched and kept before
  * anyone asks for it. Webhook deliveries and POST /prefetch both produce these; the queue (Node), a
@@ -41,6 +45,25 @@ export interface PrefetchJournal {
   done(job: PrefetchJob): Promise<void>;
   /** The jobs appended and not done, oldest first; called once, at start. */
   replay(): Promise<PrefetchJob[]>;
+}
+
+/**
+ * A job read back from outside this process (the journal file, a Cloudflare Queue message): the same
+ * checks as when it was accepted, so a damaged record is skipped rather than fetched.
+ */
+export function parseJob(value: unknown): PrefetchJob | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { account, id, hint } = value as Record<string, unknown>;
+  if (typeof account !== 'string' || !ACCOUNT_NAME.test(account) || typeof id !== 'string' || !isValidMediaId(id)) return undefined;
+  const cleanHint = parseHint(hint);
+  return { account, id, ...(cleanHint === undefined ? {} : { hint: cleanHint }) };
+}
+
+function parseHint(hint: unknown): MediaHint | undefined {
+  if (typeof hint !== 'object' || hint === null) return undefined;
+  const { mimeType, sha256 } = hint as Record<string, unknown>;
+  const hex = normaliseSha256(sha256);
+  return { ...(typeof mimeType === 'string' && mimeType.length <= 129 ? { mimeType } : {}), ...(hex === undefined ? {} : { sha256: hex }) };
 }
 
 /** Dedup key: the same id of two accounts is two jobs. */

@@ -3,7 +3,7 @@ import { ProxyError, isProxyError, type ErrorCode } from '../errors.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
 import { jobKey, type JobState, type MediaIngestor, type PrefetchIntake, type PrefetchJob, type PrefetchJournal } from './prefetch-job.js';
-import { isPermanentFailure, retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { DEFAULT_RETRY_POLICY, isPermanentFailure, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 export interface PrefetchQueueDeps {
   readonly ingestor: MediaIngestor;
@@ -45,7 +45,7 @@ export class PrefetchQueue implements PrefetchIntake {
 
   constructor(private readonly deps: PrefetchQueueDeps) {
     this.metrics = deps.metrics ?? noopMetrics;
-    this.retry = { maxAttempts: 5, baseMs: 1_000, maxMs: 60_000, random: Math.random, ...deps.retry };
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
   }
 
   /** Jobs waiting or running: the queue-depth gauge. */

@@ -10,6 +10,9 @@ export interface RetryPolicy {
   readonly random: () => number;
 }
 
+/** Five attempts over about half a minute (1 + 2 + 4 + 8 s, each jittered). */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseMs: 1_000, maxMs: 60_000, random: Math.random };
+
 /**
  * Failures that the same request would meet again: the id is unknown or expired (Graph 100/33), not
  * ours to read, not a media id, or too large to keep (issue 11's `media_too_large`). Everything

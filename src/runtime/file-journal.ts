@@ -1,9 +1,6 @@
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ACCOUNT_NAME } from '../auth/verify-caller-token.js';
-import { normaliseSha256 } from '../ingest/extract-media.js';
-import { jobKey, type MediaHint, type PrefetchJob, type PrefetchJournal } from '../ingest/prefetch-job.js';
-import { isValidMediaId } from '../media/media-id.js';
+import { jobKey, parseJob, type PrefetchJob, type PrefetchJournal } from '../ingest/prefetch-job.js';
 
 /**
  * The prefetch journal on Node: an append-only file of JSON lines in a directory of its own (beside
@@ -129,18 +126,9 @@ function parseLine(line: string): { op: 'add' | 'done'; job: PrefetchJob } | und
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { op, account, id, hint } = value as Record<string, unknown>;
-  if ((op !== 'add' && op !== 'done') || typeof account !== 'string' || !ACCOUNT_NAME.test(account) || typeof id !== 'string' || !isValidMediaId(id)) return undefined;
-  const cleanHint = parseHint(hint);
-  return { op, job: { account, id, ...(cleanHint === undefined ? {} : { hint: cleanHint }) } };
-}
-
-function parseHint(hint: unknown): MediaHint | undefined {
-  if (typeof hint !== 'object' || hint === null) return undefined;
-  const { mimeType, sha256 } = hint as Record<string, unknown>;
-  const hex = normaliseSha256(sha256);
-  return { ...(typeof mimeType === 'string' && mimeType.length <= 129 ? { mimeType } : {}), ...(hex === undefined ? {} : { sha256: hex }) };
+  const op = typeof value === 'object' && value !== null ? (value as { op?: unknown }).op : undefined;
+  const job = parseJob(value);
+  return (op === 'add' || op === 'done') && job !== undefined ? { op, job } : undefined;
 }
 
 /** Rewrites the journal as its live jobs, atomically, and opens it for appending. */
