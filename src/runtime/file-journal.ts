@@ -40,6 +40,7 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
   let lines = live.size;
   const compactAfter = options.compactAfterLines ?? 10_000;
   let replayed = false;
+  let closed = false;
 
   let buffer: string[] = [];
   let needsSync = false;
@@ -86,14 +87,18 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
       return [...live.values()];
     },
     append(jobs) {
+      if (closed) return Promise.reject(new Error('the prefetch journal is closed'));
       for (const job of jobs) live.set(jobKey(job), job);
       return write(jobs.map((job) => record('add', job)), true);
     },
     done(job) {
       live.delete(jobKey(job));
+      // After close (shutdown), a job that finishes is simply replayed next time and found stored.
+      if (closed) return Promise.resolve();
       return write([record('done', job)], false);
     },
     async close() {
+      closed = true;
       await flushing;
       await handle.close();
       await rm(lockPath, { force: true });
