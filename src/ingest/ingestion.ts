@@ -4,14 +4,12 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { MediaIngestor, PrefetchIntake, PrefetchJournal } from './prefetch-job.js';
 import { PrefetchQueue } from './prefetch-queue.js';
-import type { RetryPolicy } from './retry-policy.js';
 
 /** The ingestion parts of AppDeps (see there). */
 export interface IngestionOptions {
   readonly ingestor?: MediaIngestor;
   readonly prefetchJournal?: PrefetchJournal;
   readonly prefetchIntake?: (ingestor: MediaIngestor) => PrefetchIntake;
-  readonly prefetchRetry?: Partial<RetryPolicy>;
 }
 
 export interface Ingestion {
@@ -30,7 +28,6 @@ export function createIngestion(
   const queue = new PrefetchQueue({
     ingestor,
     ...(options.prefetchJournal ? { journal: options.prefetchJournal } : {}),
-    ...(options.prefetchRetry ? { retry: options.prefetchRetry } : {}),
     clock: deps.clock,
     logger: deps.logger,
     metrics: deps.metrics,

@@ -80,7 +80,8 @@ export class PrefetchQueue implements PrefetchIntake {
       }
     });
     // All or nothing: a delivery half-accepted would be redelivered whole anyway.
-    if (this.pending.size + fresh.length > this.deps.maxQueued) {
+    // (A delivery with nothing new, a status update say, is never refused.)
+    if (fresh.length > 0 && this.pending.size + fresh.length > this.deps.maxQueued) {
       throw new ProxyError('queue_full', { retryAfter: QUEUE_FULL_RETRY_AFTER_SECONDS });
     }
     // Reserve the slots before the journal write, so concurrent accepts cannot overfill the queue;

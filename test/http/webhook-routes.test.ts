@@ -151,13 +151,25 @@ describe('POST /webhooks/whatsapp', () => {
 
   it('answers 503 with Retry-After when the queue cannot take the delivery, so Meta redelivers later', async () => {
     const harness = await start({ PREFETCH_QUEUE_MAX: '2' });
+    const [first, second] = idsOf('batch');
+    for (const id of [first!, second!]) harness.fake.scriptDownload(id, { headerDelayMs: 300 });
+    const filling = deliveryOf([first!, second!]);
+    expect((await deliver(harness, filling, signed(filling))).status).toBe(200);
     const body = fixture('batch');
     const res = await deliver(harness, body, signed(body));
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await res.json()) as { code: string }).code).toBe('queue_full');
+    // A delivery with no media needs no room.
+    const status = fixture('status');
+    expect((await deliver(harness, status, signed(status))).status).toBe(200);
     await settle(harness);
-    expect(harness.fake.count('cdn')).toBe(0);
+    expect(harness.fake.count('cdn')).toBe(2);
+    // Once there is room again, a delivery is taken.
+    const third = deliveryOf(idsOf('batch').slice(2, 4));
+    expect((await deliver(harness, third, signed(third))).status).toBe(200);
+    await settle(harness);
+    expect(harness.fake.count('cdn')).toBe(4);
   });
 
   it('answers 405 to other methods', async () => {
