@@ -1,8 +1,9 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { createCallerTokenVerifier, DEFAULT_ACCOUNT, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
+import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
+import { DEFAULT_ACCOUNT } from './cache/media-tier.js';
 import type { StoreTier } from './cache/media-tier.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';

@@ -4,11 +4,12 @@
  */
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeError } from './logger.js';
-import { JournalBusy, openFileJournal, type FileJournal } from './runtime/file-journal.js';
+import { openFileJournal, type FileJournal } from './runtime/file-journal.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
@@ -30,17 +31,18 @@ function readConfig(): Config {
 }
 
 /**
- * Accepted prefetch jobs live here until done, relative to the working directory like the default
- * store (`data/media`). When the store lands (issue 11) this moves beside STORE_URL's directory.
+ * Accepted prefetch jobs live beside the store (on the same persistent volume), or under `data/` in
+ * the working directory when the store is not a directory (S3, none): the journal needs a local disk.
  */
-const PREFETCH_JOURNAL_DIR = 'data/media/.prefetch-journal';
+function journalDir(config: Config): string {
+  return config.store.kind === 'directory' ? join(config.store.path, '.prefetch-journal') : 'data/prefetch-journal';
+}
 
-async function openJournal(): Promise<FileJournal> {
+async function openJournal(dir: string): Promise<FileJournal> {
   try {
-    return await openFileJournal(PREFETCH_JOURNAL_DIR);
+    return await openFileJournal(dir);
   } catch (error) {
-    const reason = error instanceof JournalBusy ? error.message : describeError(error).message;
-    console.error(`whatsapp-media-proxy: cannot open the prefetch journal (${PREFETCH_JOURNAL_DIR}): ${reason}`);
+    console.error(`whatsapp-media-proxy: cannot open the prefetch journal (${dir}): ${describeError(error).message}`);
     process.exit(1);
   }
 }
@@ -48,7 +50,7 @@ async function openJournal(): Promise<FileJournal> {
 const config = readConfig();
 const logger = createPinoLogger(config.logLevel);
 const prometheus = createPrometheusMetrics();
-const prefetchJournal = await openJournal();
+const prefetchJournal = await openJournal(journalDir(config));
 const { app, memory, prefetchQueue } = createApp({
   config,
   fetch: globalThis.fetch,

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type ProtectedHeaderParameters, type JWTVerifyGetKey, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_ACCOUNT } from '../cache/media-tier.js';
 import type { Clock } from '../clock.js';
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type AuthConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
@@ -23,7 +24,6 @@ export function grantCovers(grant: CallerGrant, mediaId: string): boolean {
   return grant.media === '*' || grant.media.has(mediaId);
 }
 
-export const DEFAULT_ACCOUNT = 'default';
 /** Account names as issue 13 defines them (they become env-variable suffixes and store key prefixes). */
 export const ACCOUNT_NAME = /^[a-z0-9_]{1,32}$/;
 

@@ -1,7 +1,7 @@
 import type { Context, Env as HonoEnv, Hono } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
-import { DEFAULT_ACCOUNT } from '../auth/verify-caller-token.js';
 import type { Background } from '../cache/media-cache.js';
+import { DEFAULT_ACCOUNT } from '../cache/media-tier.js';
 import type { WebhookConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { extractMedia } from '../ingest/extract-media.js';

@@ -1,5 +1,5 @@
-import { DEFAULT_ACCOUNT } from '../auth/verify-caller-token.js';
 import { inlineBackground, type MediaCache } from '../cache/media-cache.js';
+import { DEFAULT_ACCOUNT } from '../cache/media-tier.js';
 import { ProxyError } from '../errors.js';
 import type { MediaResolver } from '../graph/resolve-media.js';
 import type { MediaLoader } from '../media/media-loader.js';

@@ -1,4 +1,5 @@
 import { ACCOUNT_NAME } from '../auth/verify-caller-token.js';
+import { keyPath, type MediaKey } from '../cache/media-tier.js';
 import { isValidMediaId } from '../media/media-id.js';
 import { normaliseSha256 } from './extract-media.js';
 
@@ -14,10 +15,8 @@ export interface MediaHint {
   readonly sha256?: string;
 }
 
-export interface PrefetchJob {
-  /** `default` until issue 13's accounts; part of every dedup and store key. */
-  readonly account: string;
-  readonly id: string;
+/** `account` is `default` until issue 13's accounts; it is part of every dedup and store key. */
+export interface PrefetchJob extends MediaKey {
   readonly hint?: MediaHint;
 }
 
@@ -66,10 +65,8 @@ function parseHint(hint: unknown): MediaHint | undefined {
   return { ...(typeof mimeType === 'string' && mimeType.length <= 129 ? { mimeType } : {}), ...(hex === undefined ? {} : { sha256: hex }) };
 }
 
-/** Dedup key: the same id of two accounts is two jobs. */
-export function jobKey(job: Pick<PrefetchJob, 'account' | 'id'>): string {
-  return `${job.account}/${job.id}`;
-}
+/** Dedup key: the same id of two accounts is two jobs (the store's own key form). */
+export const jobKey: (job: MediaKey) => string = keyPath;
 
 /** The receiving side of the routes: the in-process queue, or a Cloudflare Queue producer. */
 export interface PrefetchIntake {

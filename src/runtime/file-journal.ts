@@ -1,19 +1,24 @@
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jobKey, parseJob, type PrefetchJob, type PrefetchJournal } from '../ingest/prefetch-job.js';
 
 /**
- * The prefetch journal on Node: an append-only file of JSON lines in a directory of its own (beside
- * the store), `{"op":"add",…}` when a job is accepted and `{"op":"done",…}` when it finished.
+ * The prefetch journal on Node: in a directory beside the store, one append-only file of JSON lines
+ * per process, `{"op":"add",…}` when a job is accepted and `{"op":"done",…}` when it finished.
  * - An append is written and fsync'd before it resolves, so the 202/200 that follows is a promise
  *   kept across a crash. Appends that arrive while a write is in progress go out together, with one
  *   fsync (group commit). A `done` needs no fsync of its own: a job replayed after it finished finds
  *   its media stored and downloads nothing.
- * - At open the file is read (a line torn by a crash mid-write is skipped) and compacted to the live
- *   jobs: written to a temporary file, fsync'd, renamed over, the directory fsync'd. It is compacted
- *   again when dead lines outnumber live ones (and there are at least `compactAfterLines`).
- * - One process owns a journal: a lock file holds its pid; a lock whose process is gone (SIGKILL) is
- *   taken over.
+ * - Several processes may share the directory (two proxies on one store directory): each writes its
+ *   own `journal-<pid>-<random>.jsonl`. At open, a process adopts the files of processes that are gone
+ *   (no such pid, or its own pid: a restarted container's proxy is pid 1 again): their live jobs are
+ *   written into its own file, fsync'd, and only then are theirs removed. Two processes starting at
+ *   once may both adopt a file: its jobs then run twice, which downloads nothing twice (they find the
+ *   media stored). Liveness is a pid check, so the directory must not be shared across hosts.
+ * - A line torn by a crash mid-write is skipped. The own file is compacted (rewritten as the live
+ *   jobs: temporary file, fsync, rename, directory fsync) at open and again when dead lines outnumber
+ *   live ones; at close it is removed when no job is left.
  */
 export interface FileJournal extends PrefetchJournal {
   close(): Promise<void>;
@@ -24,24 +29,20 @@ export interface FileJournalOptions {
   readonly compactAfterLines?: number;
 }
 
-export class JournalBusy extends Error {
-  override readonly name = 'JournalBusy';
-}
-
-const FILE = 'journal.jsonl';
+const JOURNAL_FILE = /^journal-(\d+)-[0-9a-f]+\.jsonl(\.tmp)?$/;
 
 export async function openFileJournal(dir: string, options: FileJournalOptions = {}): Promise<FileJournal> {
   await mkdir(dir, { recursive: true });
-  const lockPath = join(dir, 'journal.lock');
-  await takeLock(lockPath);
-  const path = join(dir, FILE);
-  const live = readJournal(await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error))));
+  const path = join(dir, `journal-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`);
+  const { live, adopted } = await adoptAbandoned(dir);
   let handle = await compact(dir, path, live);
+  for (const file of adopted) await rm(join(dir, file), { force: true });
+  if (adopted.length > 0) await syncDirectory(dir);
+
   let lines = live.size;
   const compactAfter = options.compactAfterLines ?? 10_000;
   let replayed = false;
   let closed = false;
-
   let buffer: string[] = [];
   let needsSync = false;
   let waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
@@ -101,9 +102,26 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
       closed = true;
       await flushing;
       await handle.close();
-      await rm(lockPath, { force: true });
+      if (live.size === 0) await rm(path, { force: true });
     },
   };
+}
+
+/** The live jobs of every journal file in `dir` whose process is gone, and those files' names. */
+async function adoptAbandoned(dir: string): Promise<{ live: Map<string, PrefetchJob>; adopted: string[] }> {
+  const live = new Map<string, PrefetchJob>();
+  const adopted: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const match = JOURNAL_FILE.exec(name);
+    if (match === null) continue;
+    const pid = Number(match[1]);
+    if (pid !== process.pid && isAlive(pid)) continue;
+    adopted.push(name);
+    // A leftover temporary file is a compaction that never reached its rename: the original is intact.
+    if (match[2] !== undefined) continue;
+    for (const [key, job] of readJournal(await readFile(join(dir, name), 'utf8'))) if (!live.has(key)) live.set(key, job);
+  }
+  return { live, adopted };
 }
 
 function record(op: 'add' | 'done', job: PrefetchJob): string {
@@ -147,34 +165,18 @@ async function compact(dir: string, path: string, live: ReadonlyMap<string, Pref
     await out.close();
   }
   await rename(temporary, path);
-  // The rename is durable only once the directory entry is.
+  await syncDirectory(dir);
+  return open(path, 'a');
+}
+
+/** A rename or unlink is durable only once the directory entry is. */
+async function syncDirectory(dir: string): Promise<void> {
   const directory = await open(dir, 'r');
   try {
     await directory.sync();
   } finally {
     await directory.close();
   }
-  return open(path, 'a');
-}
-
-async function takeLock(lockPath: string): Promise<void> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const lock = await open(lockPath, 'wx');
-      await lock.write(String(process.pid));
-      await lock.close();
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    // In a container the restarted proxy often has the same pid (1) as the one killed.
-    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-      throw new JournalBusy(`the prefetch journal is in use by process ${owner}`);
-    }
-    await rm(lockPath, { force: true });
-  }
-  throw new JournalBusy('the prefetch journal lock could not be taken');
 }
 
 function isAlive(pid: number): boolean {

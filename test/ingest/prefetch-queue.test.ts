@@ -2,7 +2,7 @@
  * The in-process queue, running jobs through the app's own ingestor (resolve + download + verify into
  * memory) against the fake Graph + CDN, so every job is a real download.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -153,7 +153,8 @@ describe('PrefetchQueue', () => {
       h.fake.scriptDownload('507', { headerDelayMs: 100 });
       const q = queue({ journal });
       const { settled } = await q.accept(jobs('507'));
-      expect(readFileSync(join(dir, 'journal.jsonl'), 'utf8')).toContain('"id":"507"');
+      const [file] = readdirSync(dir).filter((name) => name.endsWith('.jsonl'));
+      expect(readFileSync(join(dir, file!), 'utf8')).toContain('"id":"507"');
       await settled;
       await journal.close();
       const reopened = await openFileJournal(dir);

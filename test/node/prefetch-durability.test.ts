@@ -42,12 +42,12 @@ async function token(claims: Record<string, unknown>): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 600).sign(new TextEncoder().encode(TEST_SECRET));
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+async function until(check: () => boolean, what: () => string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what()}`);
 }
 
 describe('prefetch durability on Node', () => {
@@ -74,7 +74,7 @@ describe('prefetch durability on Node', () => {
 
     const second = await startChildProxy(fake, cwd, env);
     running = second.child;
-    await until(() => fake.count('cdn', WEBHOOK_ID) === 1 && fake.count('cdn', PREFETCH_ID) === 1, 'the replayed downloads');
+    await until(() => fake.count('cdn', WEBHOOK_ID) === 1 && fake.count('cdn', PREFETCH_ID) === 1, () => `the replayed downloads (log: ${JSON.stringify(second.lines.map((l) => l.msg))})`);
     expect(second.lines.find((l) => l.msg === 'prefetch jobs replayed from the journal')).toMatchObject({ jobs: 2 });
 
     // Ingested, not merely requested: the first view is answered from memory.
@@ -83,7 +83,7 @@ describe('prefetch durability on Node', () => {
     expect(view.status).toBe(200);
     expect(Buffer.from(await view.arrayBuffer()).equals(Buffer.from(makeBytes(30_000, 4)))).toBe(true);
     expect(fake.count('graph')).toBe(graphLookups);
-    await until(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), 'the request log line');
+    await until(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), () => 'the request log line');
     expect(second.lines.find((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`)).toMatchObject({ cache: 'hit:memory' });
 
     // Done jobs are not replayed again by a third start.

@@ -1,13 +1,19 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PrefetchJob } from '../../src/ingest/prefetch-job.js';
-import { JournalBusy, openFileJournal } from '../../src/runtime/file-journal.js';
+import { openFileJournal } from '../../src/runtime/file-journal.js';
 
 const job = (id: string, account = 'default'): PrefetchJob => ({ account, id });
-const lines = (dir: string) => readFileSync(join(dir, 'journal.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+const journalFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.jsonl'));
+function ownFile(dir: string): string {
+  const files = journalFiles(dir);
+  expect(files).toHaveLength(1);
+  return join(dir, files[0]!);
+}
+const lines = (dir: string) => readFileSync(ownFile(dir), 'utf8').split('\n').filter((l) => l !== '');
 
 describe('file journal', () => {
   let dir: string;
@@ -32,7 +38,7 @@ describe('file journal', () => {
     const journal = await openFileJournal(dir);
     await journal.append([job('10'), job('11')]);
     await journal.close();
-    appendFileSync(join(dir, 'journal.jsonl'), '{"op":"add","account":"default","id":"../etc"}\n{"op":"add","account":"BAD ACCT","id":"5"}\nnot json\n{"op":"done","account":"default","id":"1');
+    appendFileSync(ownFile(dir), '{"op":"add","account":"default","id":"../etc"}\n{"op":"add","account":"BAD ACCT","id":"5"}\nnot json\n{"op":"done","account":"default","id":"1');
     const reopened = await openFileJournal(dir);
     expect(await reopened.replay()).toEqual([job('10'), job('11')]);
     await reopened.close();
@@ -59,17 +65,21 @@ describe('file journal', () => {
     await journal.close();
   });
 
-  it('refuses a journal held by a live process, and takes over one whose process is gone', async () => {
-    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
-    try {
-      writeFileSync(join(dir, 'journal.lock'), String(holder.pid));
-      await expect(openFileJournal(dir)).rejects.toBeInstanceOf(JournalBusy);
-    } finally {
-      holder.kill('SIGKILL');
-      await new Promise((r) => holder.once('exit', r));
-    }
-    const journal = await openFileJournal(dir);
-    expect(readFileSync(join(dir, 'journal.lock'), 'utf8')).toBe(String(process.pid));
-    await journal.close();
+  it('leaves a live process its own journal, adopts the jobs of one that is gone, and tidies up', async () => {
+    const holder = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, '../support/journal-holder.ts'), dir, '4242'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((ready) => holder.stdout!.on('data', (data: Buffer) => data.toString().includes('ready') && ready()));
+    const mine = await openFileJournal(dir);
+    expect(await mine.replay()).toEqual([]);
+    expect(journalFiles(dir)).toHaveLength(2);
+    await mine.close();
+    // Closed with nothing left to do: its file is gone; the other process's remains.
+    expect(journalFiles(dir)).toHaveLength(1);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    const next = await openFileJournal(dir);
+    expect(await next.replay()).toEqual([job('4242')]);
+    // The adopted jobs are in the new journal's own file; the dead process's file is removed.
+    expect(lines(dir)).toEqual([expect.stringContaining('"id":"4242"')]);
+    await next.close();
   });
 });
