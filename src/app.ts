@@ -3,7 +3,6 @@ import { cors } from 'hono/cors';
 import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
-import { DEFAULT_ACCOUNT } from './cache/media-tier.js';
 import type { StoreTier } from './cache/media-tier.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -14,10 +13,9 @@ import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
-import { registerPrefetchRoute } from './http/prefetch-route.js';
-import { registerWebhookRoutes } from './http/webhook-routes.js';
+import { mountIngestion } from './http/ingest-routes.js';
 import { createCacheIngestor } from './ingest/cache-ingestor.js';
-import { createIngestion, type Ingestion, type IngestionOptions } from './ingest/ingestion.js';
+import type { Ingestion, IngestionOptions } from './ingest/ingestion.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
@@ -26,12 +24,7 @@ import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 
-/**
- * Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it.
- * Ingestion (IngestionOptions): `ingestor` runs prefetch jobs (default: into the cache tiers);
- * `prefetchJournal` keeps accepted jobs across a crash; `prefetchIntake` replaces the in-process
- * queue (Workers with a PREFETCH_QUEUE binding).
- */
+/** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
 export interface AppDeps extends IngestionOptions {
   readonly config: Config;
   readonly fetch: Fetch;
@@ -196,15 +189,9 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
-  const ingestion = createIngestion(deps, {
-    config,
-    clock,
-    logger,
-    metrics,
-    fallbackIngestor: () => createCacheIngestor({ cache, resolver, loader, maxItemBytes: config.cacheMaxItemBytes }),
-  });
-  registerWebhookRoutes(app, { webhook: config.webhook, intake: ingestion.intake, background, logger });
-  registerPrefetchRoute(app, { verifyCallerToken, intake: ingestion.intake, background, knowsAccount: (account) => account === DEFAULT_ACCOUNT });
+  // POST/GET /webhooks/whatsapp and POST /prefetch (src/http/ingest-routes.ts).
+  const fallbackIngestor = () => createCacheIngestor({ cache, resolver, loader, maxItemBytes: config.cacheMaxItemBytes });
+  const ingestion = mountIngestion(app, deps, { config, clock, logger, metrics, background, verifyCallerToken, fallbackIngestor });
 
   app.get('/media/:id', async (c) => {
     const requestId = c.get('requestId');

@@ -5,10 +5,13 @@ import type { Metrics } from '../metrics.js';
 import type { MediaIngestor, PrefetchIntake, PrefetchJournal } from './prefetch-job.js';
 import { PrefetchQueue } from './prefetch-queue.js';
 
-/** The ingestion parts of AppDeps (see there). */
+/** The ingestion parts of AppDeps (issue 12). */
 export interface IngestionOptions {
+  /** Runs prefetch jobs: the store's (the lead's); without one, jobs go into the cache tiers. */
   readonly ingestor?: MediaIngestor;
+  /** Keeps accepted jobs across a crash (Node: src/runtime/file-journal.ts); without one, memory only. */
   readonly prefetchJournal?: PrefetchJournal;
+  /** Replaces the in-process queue (Workers with a PREFETCH_QUEUE binding: the Queue producer). */
   readonly prefetchIntake?: (ingestor: MediaIngestor) => PrefetchIntake;
 }
 
@@ -19,10 +22,16 @@ export interface Ingestion {
   readonly intake: PrefetchIntake;
 }
 
-export function createIngestion(
-  options: IngestionOptions,
-  deps: { readonly config: Config; readonly clock: Clock; readonly logger: Logger; readonly metrics: Metrics; readonly fallbackIngestor: () => MediaIngestor },
-): Ingestion {
+export interface IngestionDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The ingestor when AppDeps gives none (today: into the cache tiers). */
+  readonly fallbackIngestor: () => MediaIngestor;
+}
+
+export function createIngestion(options: IngestionOptions, deps: IngestionDeps): Ingestion {
   const ingestor = options.ingestor ?? deps.fallbackIngestor();
   if (options.prefetchIntake) return { ingestor, prefetchQueue: undefined, intake: options.prefetchIntake(ingestor) };
   const queue = new PrefetchQueue({
