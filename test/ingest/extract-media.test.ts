@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isValidMediaId } from '../../src/media/media-id.js';
 import { extractMedia, normaliseSha256 } from '../../src/ingest/extract-media.js';
 import { deliveryOf, fixture, type FixtureName } from '../support/webhooks.js';
 
@@ -64,6 +66,36 @@ describe('media ids from a webhook delivery', () => {
     const started = performance.now();
     expect(extractMedia(payload).media).toEqual([]);
     expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe('extraction properties', () => {
+  it('never throws on any JSON, and takes only valid media ids, each once', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+        const { media } = extractMedia(value);
+        expect(media.every((m) => isValidMediaId(m.id))).toBe(true);
+        expect(new Set(media.map((m) => m.id)).size).toBe(media.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('takes exactly the media messages of a delivery, whatever else is mixed in', () => {
+    const mediaMessage = fc.record({ type: fc.constantFrom('image', 'video', 'audio', 'document', 'sticker'), id: fc.stringMatching(/^[0-9]{1,20}$/) });
+    const otherMessage = fc.oneof(fc.constant({ type: 'text', text: { body: 'oi' } }), fc.constant({ type: 'reaction', reaction: { emoji: '👍' } }), fc.jsonValue({ maxDepth: 2 }));
+    const message = fc.oneof(mediaMessage.map((m) => ({ kind: 'media' as const, m })), otherMessage.map((o) => ({ kind: 'other' as const, o })));
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.array(message, { maxLength: 6 }), { maxLength: 3 }), { maxLength: 3 }), (entries) => {
+        const payload = {
+          object: 'whatsapp_business_account',
+          entry: entries.map((changes) => ({ changes: changes.map((messages) => ({ field: 'messages', value: { messages: messages.map((x) => (x.kind === 'media' ? { type: x.m.type, [x.m.type]: { id: x.m.id } } : x.o)) } })) })),
+        };
+        const expected = [...new Set(entries.flat(2).flatMap((x) => (x.kind === 'media' ? [x.m.id] : [])))];
+        expect(extractMedia(payload).media.map((m) => m.id)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
