@@ -1,12 +1,17 @@
 /**
- * The real Node entrypoint, started like `npm start` (tsx src/node.ts) in a child process, with
- * exactly the environment given (plus PATH): no developer .env is read when `cwd` is an empty
- * directory. Used by the entrypoint tests and by `npm run demo`.
+ * The real Node entrypoint, run as `npm start` runs it (src/node.ts through tsx's loader) in a child
+ * process, with exactly the environment given (plus PATH): no developer .env is read when `cwd` is
+ * an empty directory. Used by the entrypoint tests and by `npm run demo`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+// `node --import <tsx>` rather than the tsx CLI: the CLI is a second process that relays signals
+// and SIGKILLs the child when it does not acknowledge one within 2 × 30 ms (seen on a loaded
+// machine: exit 143 instead of the graceful shutdown). Here SIGTERM reaches the proxy itself.
+const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface ProxyProcess {
   readonly child: ChildProcess;
@@ -18,7 +23,7 @@ export interface ProxyProcess {
 }
 
 export async function startProxyProcess(options: { readonly cwd: string; readonly env: Record<string, string> }): Promise<ProxyProcess> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/node.ts')], {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'src/node.ts')], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
