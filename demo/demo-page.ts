@@ -55,7 +55,7 @@ export function renderDemoPage(items: readonly PageItem[], proxyUrl: string): st
 </head>
 <body>
 <h1>whatsapp-media-proxy demo</h1>
-<p>Every item below is served by the proxy at ${escapeHtml(proxyUrl)} with a caller token minted for this page view; the proxy fetched it from a local stand-in for Graph and its CDN.</p>
+<p>Every item below is served by the proxy at ${escapeHtml(proxyUrl)} through a link minted with mediaUrl: one token per media id, the same all through the hour, so a reload is answered by your browser's cache. The proxy fetched each from a local stand-in for Graph and its CDN.</p>
 <main>
 ${bubbles}
 </main>

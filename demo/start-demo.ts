@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signMediaToken } from '../src/auth/sign-media-token.js';
+import { mediaUrl } from '../src/auth/media-url.js';
 import { FakeWhatsApp } from '../test/support/fake-whatsapp.js';
 import { startProxyProcess, type ProxyProcess } from '../test/support/proxy-process.js';
 import { renderDemoPage, type PageItem } from './demo-page.js';
@@ -17,6 +17,11 @@ import { readSample, SAMPLES } from './samples.js';
 
 /** Caller tokens on the page live an hour: long enough to watch the video, short as a chat's would be. */
 const LINK_TTL_SECONDS = 3600;
+/**
+ * Links are minted per id and aligned to this window (mediaUrl), as the README recommends: every page
+ * view within one window gets the same URLs, so the browser's cache answers media it already has.
+ */
+export const LINK_WINDOW_SECONDS = 3600;
 const STOP_TIMEOUT_MS = 5000;
 
 export interface Demo {
@@ -56,18 +61,22 @@ export async function startDemo(): Promise<Demo> {
     const links = (now = Date.now()) =>
       Promise.all(
         SAMPLES.map(async (sample) => {
-          const token = await signMediaToken({ secret, media: [sample.id], ttlSeconds: LINK_TTL_SECONDS, now });
-          return { sample, url: `${proxyUrl}/media/${sample.id}?token=${token}` };
+          const url = await mediaUrl({ baseUrl: proxyUrl, secret, id: sample.id, ttlSeconds: LINK_TTL_SECONDS, windowSeconds: LINK_WINDOW_SECONDS, now });
+          return { sample, url };
         }),
       );
 
     // The page listens first: the proxy needs its origin for CORS_ORIGINS.
+    // `/?at=<ms>` mints the links as at that moment instead of now: what a page view in another
+    // window gets (the browser suite uses it to cross a window boundary without waiting an hour).
     const page = createServer((req, res) => {
-      if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://x').pathname !== '/') {
+      const requested = new URL(req.url ?? '/', 'http://x');
+      const at = requested.searchParams.get('at');
+      if (req.method !== 'GET' || requested.pathname !== '/' || (at !== null && !/^\d{1,15}$/.test(at))) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
       }
-      links().then(
+      links(at === null ? undefined : Number(at)).then(
         (items) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(renderDemoPage(items, proxyUrl)),
         (error: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error)),
       );
