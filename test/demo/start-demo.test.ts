@@ -3,7 +3,7 @@
  * each link answers the sample's bytes. The browser suite (test/browser) checks what Chromium makes
  * of them.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,19 @@ describe('the demo', () => {
       expect(answer.status, sample.file).toBe(200);
       expect(Buffer.from(await answer.arrayBuffer()).equals(await readFile(join(SAMPLES_DIR, sample.file))), sample.file).toBe(true);
     }
+  });
+
+  it('keeps what the proxy fetched in the directory store under its temporary folder', async () => {
+    const storeDir = join(demo.dataDir, 'store');
+    // Every sample was fetched by the test before; the store writes them after answering.
+    const storedBytes = () =>
+      readdirSync(storeDir, { recursive: true, encoding: 'utf8' })
+        .map((name) => statSync(join(storeDir, name)))
+        .filter((entry) => entry.isFile())
+        .reduce((sum, entry) => sum + entry.size, 0);
+    const photo = await readFile(join(SAMPLES_DIR, 'photo.jpg'));
+    for (let i = 0; i < 100 && storedBytes() < photo.byteLength; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(storedBytes()).toBeGreaterThanOrEqual(photo.byteLength);
   });
 
   it('stops the proxy and removes its temporary data when stopped', async () => {
