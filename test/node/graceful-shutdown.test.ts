@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { TEST_SECRET } from '../support/proxy-harness.js';
+import { startProxyProcess, type ProxyProcess } from '../support/proxy-process.js';
 
 const VIDEO_ID = '9876543210';
 const video = makeBytes(600_000, 11);
