@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHeader } from '../../src/runtime/stored-file.js';
-import { bodyOf, callerToken, eventually, killChildProxies, startProxy, type ChildProxy } from '../support/child-proxy.js';
+import { bodyOf, callerToken, eventually, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
 
 const env = { CACHE_MAX_ITEM_BYTES: '1000000' };
@@ -29,7 +29,7 @@ afterAll(async () => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-const start = () => startProxy({ cwd, fake, env: { ...env, STORE_URL: 'file:media' } });
+const start = () => startChildProxy(fake, cwd, { ...env, STORE_URL: 'file:media' });
 const temporaryFiles = () => readdirSync(join(root, '.tmp'));
 const storedPath = (id: string) => join(root, 'default', id);
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, eventually, killChildProxies, startProxy, type ChildProxy } from '../support/child-proxy.js';
+import { bodyOf, eventually, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 
 const SMALL_ID = '1100000001';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'wmp-restart-'));
   root = join(cwd, 'data', 'media');
 
-  first = await startProxy({ cwd, fake, env });
+  first = await startChildProxy(fake, cwd, env);
   for (const f of files) {
     const res = await first.request(`/media/${f.id}`);
     expect(res.status).toBe(200);
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await first.stop('SIGTERM');
 
   for (const f of files) fake.deleteMedia(f.id);
-  restarted = await startProxy({ cwd, fake, env });
+  restarted = await startChildProxy(fake, cwd, env);
   upstreamAtRestart = { graph: fake.count('graph'), cdn: fake.count('cdn') };
 }, 60_000);
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, eventually, killChildProxies, startProxy, type ChildProxy } from '../support/child-proxy.js';
+import { bodyOf, eventually, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 
 const FIRST_ID = '3300000001';
@@ -32,7 +32,7 @@ beforeAll(async () => {
     // Nothing held in memory: every hit reads the directory.
     CACHE_MAX_ITEM_BYTES: '100000',
   };
-  [one, other] = await Promise.all([startProxy({ cwd, fake, env }), startProxy({ cwd, fake, env })]);
+  [one, other] = await Promise.all([startChildProxy(fake, cwd, env), startChildProxy(fake, cwd, env)]);
 }, 60_000);
 afterAll(async () => {
   killChildProxies();

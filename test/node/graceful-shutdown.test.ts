@@ -1,21 +1,26 @@
 /**
- * The real entrypoint (src/node.ts under tsx) in a child process against the fake WhatsApp, then
- * sent SIGTERM while a slow download is streaming.
+ * The real entrypoint, started like `npm start` (tsx src/node.ts) in a child process against the fake
+ * WhatsApp, then sent SIGTERM while a slow download is streaming.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { callerToken, killChildProxies, startProxy as startChildProxy } from '../support/child-proxy.js';
+import { startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
+import { TEST_SECRET } from '../support/proxy-harness.js';
+import { startProxyProcess, type ProxyProcess } from '../support/proxy-process.js';
 
 const VIDEO_ID = '9876543210';
 const video = makeBytes(600_000, 11);
 
 let fake: FakeWhatsApp;
 let cwd: string;
+let running: ChildProcess | undefined;
 
 beforeAll(async () => {
   fake = await new FakeWhatsApp().start();
@@ -23,14 +28,25 @@ beforeAll(async () => {
   // An empty working directory: no developer .env gets loaded.
   cwd = mkdtempSync(join(tmpdir(), 'wmp-shutdown-'));
 });
-afterEach(() => killChildProxies());
+afterEach(() => {
+  if (running?.exitCode === null) running.kill('SIGKILL');
+});
 afterAll(async () => {
   await fake.stop();
   rmSync(cwd, { recursive: true, force: true });
 });
 
-// Smaller than the video, so it is streamed rather than buffered.
-const startProxy = (env: Record<string, string>) => startChildProxy({ cwd, fake, env: { CACHE_MAX_ITEM_BYTES: '100000', ...env } });
+async function startProxy(env: Record<string, string>): Promise<ChildProxy> {
+  // Smaller than the video, so it is streamed rather than buffered.
+  const proxy = await startChildProxy(fake, cwd, { CACHE_MAX_ITEM_BYTES: '100000', ...env });
+  running = proxy.child;
+  return proxy;
+}
+
+async function callerToken(): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ media: '*' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 600).sign(new TextEncoder().encode(TEST_SECRET));
+}
 
 /** A GET over a keep-alive connection; resolves on the response head, collecting the body as it comes. */
 function startDownload(port: number, token: string) {
@@ -83,12 +99,12 @@ describe('graceful shutdown of the Node entrypoint', () => {
     // Below Node's 5 s keep-alive timeout: the kept-alive connection of the finished download must be
     // closed as soon as it is idle, not when the keep-alive timer ends it.
     const proxy = await startProxy({ SHUTDOWN_TIMEOUT_MS: '4000' });
-    const download = await startDownload(proxy.port(), await callerToken());
+    const download = await startDownload(proxy.port, await callerToken());
     expect(download.status).toBe(200);
     await download.firstChunk;
 
     proxy.child.kill('SIGTERM');
-    expect(await refusedEventually(proxy.port())).toBe('ECONNREFUSED');
+    expect(await refusedEventually(proxy.port)).toBe('ECONNREFUSED');
     expect(fake.openDownloads).toBe(1); // still streaming after new connections are refused
 
     const body = await download.body;
@@ -103,7 +119,7 @@ describe('graceful shutdown of the Node entrypoint', () => {
     fake.setDownloadFault(VIDEO_ID, { stallAfterBytes: 100_000 });
     // No store: the test before this one stored the video, and a store hit is not stuck.
     const proxy = await startProxy({ SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000', STORE_URL: 'none' });
-    const download = await startDownload(proxy.port(), await callerToken());
+    const download = await startDownload(proxy.port, await callerToken());
     expect(download.status).toBe(200);
     await download.firstChunk;
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killChildProxies, spawnProxy } from '../support/child-proxy.js';
+import { killChildProxies, spawnChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp } from '../support/fake-whatsapp.js';
 
 let fake: FakeWhatsApp;
@@ -28,7 +28,7 @@ describe('start-up with a store directory that cannot be used', () => {
     // As root no permission stops a write: a regular file where the temporary directory goes does.
     mkdirSync(join(cwd, 'media'));
     writeFileSync(join(cwd, 'media', '.tmp'), 'x');
-    const attempts = [join(cwd, 'a-file', 'media'), `file:${join(cwd, 'media')}`].map((url) => spawnProxy({ cwd, fake, env: { STORE_URL: url } }));
+    const attempts = [join(cwd, 'a-file', 'media'), `file:${join(cwd, 'media')}`].map((url) => spawnChildProxy(fake, cwd, { STORE_URL: url }));
     for (const proxy of attempts) {
       expect(await proxy.exited).toEqual({ code: 1, signal: null });
       await expect(proxy.listening).rejects.toThrow();
