@@ -70,6 +70,7 @@ const RECEIVE_SCRIPT = `
       main.insertAdjacentHTML('beforeend', bubble);
       const figure = main.lastElementChild;
       figure.dataset.received = id;
+      figure.scrollIntoView({ block: 'nearest' });
       status.textContent = 'Ingested: the store has it; showing it through the proxy…';
       await figure.querySelector('img').decode();
       const view = await fetch('/messages/' + id + '/view');
