@@ -78,7 +78,8 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
   early.catch(() => {});
 
   const bounded = <T>(promise: Promise<T>, what: string): Promise<T> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The executor runs synchronously, so the timer is set before race() can settle.
+    let timer!: ReturnType<typeof setTimeout>;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new S3StoreError(`store took longer than ${timeoutMs} ms to ${what}`, undefined, undefined)), timeoutMs);
     });
