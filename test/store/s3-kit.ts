@@ -1,5 +1,5 @@
 import type { S3StoreConfig } from '../../src/config.js';
-import type { MediaKey, MediaMeta, TierWriter } from '../../src/cache/media-tier.js';
+import { inlineBackground, type MediaKey, type MediaMeta, type StoreTier, type TierWriter } from '../../src/cache/media-tier.js';
 import type { Logger, LogFields } from '../../src/logger.js';
 import { createS3Store, type S3StoreOptions } from '../../src/store/s3-store.js';
 import type { FakeS3 } from '../support/fake-s3.js';
@@ -62,6 +62,14 @@ export function media(id: string, size: number, seed = 1, mimeType = 'image/jpeg
 /** Feeds `bytes` in chunks as the download does, awaiting backpressure; does not commit. */
 export async function feed(writer: TierWriter, bytes: Uint8Array, chunk = 64 * 1024): Promise<void> {
   for (let at = 0; at < bytes.byteLength; at += chunk) await writer.write(bytes.slice(at, at + chunk));
+}
+
+/** Writes a whole file through a fresh writer and commits it. */
+export async function storeFile(store: StoreTier, file: TestMedia): Promise<void> {
+  const writer = store.put(file.key, file.meta, inlineBackground);
+  if (writer === undefined) throw new Error('the store refused to take the file');
+  await feed(writer, file.bytes);
+  await writer.commit();
 }
 
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

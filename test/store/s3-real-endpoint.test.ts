@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/logger.js';
 import { createS3Store } from '../../src/store/s3-store.js';
 import { expectSameBytes } from '../support/bytes.js';
 import { makeBytes } from '../support/fake-whatsapp.js';
-import { feed, media, readAll } from './s3-kit.js';
+import { feed, media, readAll, storeFile } from './s3-kit.js';
 
 /**
  * Opt-in: the S3 store against a real endpoint (AWS S3, R2's S3 API, MinIO), read from the same
@@ -42,9 +42,7 @@ describe.skipIf(!enabled)('S3 store against the real endpoint in S3_TEST_URL', (
 
   it('round-trips a file with its metadata, and serves a range as a range', async () => {
     written.push(file.key);
-    const writer = store().put(file.key, file.meta, inlineBackground)!;
-    await feed(writer, file.bytes);
-    await writer.commit();
+    await storeFile(store(), file);
     const hit = await store().get(file.key);
     expect(hit?.meta).toEqual(file.meta);
     expectSameBytes(await readAll(await hit!.open(undefined)), file.bytes);
@@ -52,9 +50,7 @@ describe.skipIf(!enabled)('S3 store against the real endpoint in S3_TEST_URL', (
   });
 
   it('a second writer of the same id succeeds without changing the object', async () => {
-    const writer = store().put(file.key, file.meta, inlineBackground)!;
-    await feed(writer, file.bytes);
-    await writer.commit();
+    await storeFile(store(), file);
     expectSameBytes(await readAll(await (await store().get(file.key))!.open(undefined)), file.bytes);
   });
 

@@ -3,7 +3,7 @@ import { inlineBackground } from '../../src/cache/media-tier.js';
 import { expectSameBytes } from '../support/bytes.js';
 import { startFakeS3, type FakeS3 } from '../support/fake-s3.js';
 import { makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
-import { feed, media, readAll, storeOn, until } from './s3-kit.js';
+import { feed, media, readAll, storeFile, storeOn, until } from './s3-kit.js';
 
 const photo = media('1100000000000001', 300_000, 3);
 const video = media('1100000000000002', 6 * 1024 * 1024, 4, 'video/mp4');
@@ -17,9 +17,7 @@ describe('S3 store over real HTTP to a fake S3', () => {
 
   it('stores a file with one streamed PUT and serves it back with its metadata after a restart', async () => {
     const { store, writes } = storeOn(fake);
-    const writer = store.put(video.key, video.meta, inlineBackground)!;
-    await feed(writer, video.bytes);
-    await writer.commit();
+    await storeFile(store, video);
     expect(writes).toEqual(['ok']);
 
     const puts = fake.requests.filter((r) => r.method === 'PUT');
@@ -40,9 +38,7 @@ describe('S3 store over real HTTP to a fake S3', () => {
 
   it('keeps the meta of what it wrote or read, so a later hit costs one GET and no HEAD', async () => {
     const { store } = storeOn(fake);
-    const writer = store.put(photo.key, photo.meta, inlineBackground)!;
-    await feed(writer, photo.bytes);
-    await writer.commit();
+    await storeFile(store, photo);
     const before = fake.requests.length;
     const hit = await store.get(photo.key);
     expectSameBytes(await readAll(await hit!.open(undefined)), photo.bytes);
@@ -51,9 +47,7 @@ describe('S3 store over real HTTP to a fake S3', () => {
 
   it('reads a range with a ranged GET, never the whole object', async () => {
     const { store } = storeOn(fake);
-    const writer = store.put(video.key, video.meta, inlineBackground)!;
-    await feed(writer, video.bytes);
-    await writer.commit();
+    await storeFile(store, video);
     const hit = await store.get(video.key);
     const slice = await readAll(await hit!.open({ start: 1_000_000, end: 1_065_535 }));
     expectSameBytes(slice, video.bytes.subarray(1_000_000, 1_065_536));
@@ -143,9 +137,7 @@ describe('S3 store over real HTTP to a fake S3', () => {
 
   it('deletes an object and forgets its meta; deleting what is not there is fine', async () => {
     const { store } = storeOn(fake);
-    const writer = store.put(photo.key, photo.meta, inlineBackground)!;
-    await feed(writer, photo.bytes);
-    await writer.commit();
+    await storeFile(store, photo);
     await store.delete(photo.key, inlineBackground);
     expect(fake.objects.size).toBe(0);
     expect(await store.get(photo.key)).toBeUndefined();
@@ -155,9 +147,7 @@ describe('S3 store over real HTTP to a fake S3', () => {
 
   it('rejects open() when another instance deleted the object since get(), and forgets it', async () => {
     const { store } = storeOn(fake);
-    const writer = store.put(photo.key, photo.meta, inlineBackground)!;
-    await feed(writer, photo.bytes);
-    await writer.commit();
+    await storeFile(store, photo);
     const hit = await store.get(photo.key);
     await storeOn(fake).store.delete(photo.key, inlineBackground);
     await expect(hit!.open({ start: 0, end: 9 })).rejects.toThrow(/vanished/);
@@ -185,9 +175,7 @@ describe('S3 store over real HTTP to a fake S3', () => {
     await fake.close();
     fake = await startFakeS3({ sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' });
     const { store } = storeOn(fake);
-    const writer = store.put(photo.key, photo.meta, inlineBackground)!;
-    await feed(writer, photo.bytes);
-    await writer.commit();
+    await storeFile(store, photo);
     expect((await store.get({ account: 'default', id: 'other' }))).toBeUndefined();
     for (const r of fake.requests) expect(r.headers['x-amz-security-token']).toBe('FwoGZXIvYXdzEXAMPLETOKEN');
     expect(String(fake.requests[0]!.headers.authorization)).toContain('x-amz-security-token');

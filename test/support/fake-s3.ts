@@ -116,6 +116,9 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  // Longer than any pause in a test: a client reusing a connection the server has just closed sees
+  // "connection lost" (Node's default is 5 s), a race no test here is about.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
