@@ -127,6 +127,42 @@ describe('S3 store over real HTTP to a fake S3', () => {
     expect(logged).not.toContain(fake.endpoint);
   });
 
+  it('takes a 412 sent before the body ended (another writer finished first) as success', async () => {
+    const { store, writes } = storeOn(fake);
+    fake.fail({ kind: 'status', status: 412, code: 'PreconditionFailed' }, { method: 'PUT' });
+    const writer = store.put(video.key, video.meta, inlineBackground)!;
+    await feed(writer, video.bytes);
+    await writer.commit();
+    expect(writes).toEqual(['exists']);
+  });
+
+  it('does not let a stalled store stall the download: a write waits at most timeoutMs', async () => {
+    const { store, writes } = storeOn(fake, { timeoutMs: 300 });
+    fake.fail({ kind: 'hang' }, { method: 'PUT' });
+    const big = media('1100000000000003', 32 * 1024 * 1024, 6);
+    const writer = store.put(big.key, big.meta, inlineBackground)!;
+    const started = Date.now();
+    await expect(feed(writer, big.bytes, 1024 * 1024)).rejects.toThrow(/longer than 300 ms/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await expect(writer.commit()).rejects.toThrow();
+    expect(writes).toEqual(['failed']);
+    expect(fake.objects.size).toBe(0);
+  });
+
+  it('refuses to read a whole object when it asked for a range (a store that ignores Range)', async () => {
+    await storeFile(storeOn(fake).store, photo);
+    const ignoresRange = storeOn(fake, {
+      fetch: (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.delete('range');
+        return fetch(input, { ...init, headers });
+      },
+    }).store;
+    const hit = await ignoresRange.get(photo.key);
+    await expect(hit!.open({ start: 0, end: 99 })).rejects.toThrow(/status 200/);
+    expect(fake.requests.at(-1)!.status).toBe(200);
+  });
+
   it('gives up on a store that never answers within timeoutMs', async () => {
     const { store } = storeOn(fake, { timeoutMs: 200 });
     fake.fail({ kind: 'hang' });
