@@ -2,9 +2,10 @@ import { LRUCache } from 'lru-cache';
 import type { S3StoreConfig } from '../config.js';
 import { keyPath, type ByteRange, type MediaKey, type MediaMeta, type StoreTier, type TierHit } from '../cache/media-tier.js';
 import { describeError, type Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { fetchWithDeadline, type Fetch, type UpstreamResponse } from '../upstream/fetch-upstream.js';
 import { metaHeaders, parseMetaHeaders } from './s3-object-meta.js';
-import { createPutWriter, type WriteOutcome } from './s3-put-writer.js';
+import { createPutWriter } from './s3-put-writer.js';
 import { createS3Addressing, S3StoreError, s3ErrorCode } from './s3-request.js';
 
 /**
@@ -13,14 +14,6 @@ import { createS3Addressing, S3StoreError, s3ErrorCode } from './s3-request.js';
  * metadata, then every range is a ranged GET. Writes: one streamed, self-verifying PUT per file
  * (src/store/s3-put-writer.ts). The store failing is a miss and a warning, never a failed request.
  */
-
-export type StoreReadOutcome = 'hit' | 'miss' | 'error' | 'malformed';
-
-export interface S3StoreMetrics {
-  read?(outcome: StoreReadOutcome): void;
-  /** `bytes` is what the store now holds from this write: the size on 'ok', else 0. */
-  write?(outcome: WriteOutcome, bytes: number): void;
-}
 
 export interface S3StoreOptions {
   readonly config: S3StoreConfig;
@@ -34,7 +27,8 @@ export interface S3StoreOptions {
    * sends the Content-Length header as given, so it needs none.
    */
   readonly withKnownLength?: (body: ReadableStream<Uint8Array>, length: number) => ReadableStream<Uint8Array>;
-  readonly metrics?: S3StoreMetrics;
+  /** Hits, misses and writes are counted by the cache and the loader; the store counts what it removes. */
+  readonly metrics?: Pick<Metrics, 'storeEviction'>;
   /** Metadata entries remembered, so a hit costs one GET instead of HEAD + GET. */
   readonly metaCacheEntries?: number;
 }
@@ -88,38 +82,29 @@ export function createS3Store(options: S3StoreOptions): StoreTier {
 
     async get(key) {
       const cached = metas.get(keyPath(key));
-      if (cached !== undefined) {
-        metrics?.read?.('hit');
-        return hit(key, cached);
-      }
+      if (cached !== undefined) return hit(key, cached);
       let response: Response;
       try {
         ({ response } = await send('HEAD', key));
         await response.body?.cancel();
       } catch (error) {
         logger.warn({ ...where(key), error: describeError(error) }, 'store read failed');
-        metrics?.read?.('error');
         return undefined;
       }
-      if (response.status === 404) {
-        metrics?.read?.('miss');
-        return undefined;
-      }
+      if (response.status === 404) return undefined;
       if (!response.ok) {
         logger.warn({ ...where(key), status: response.status }, 'store read failed');
-        metrics?.read?.('error');
         return undefined;
       }
       const meta = parseMetaHeaders(key.id, response.headers);
       if (meta === undefined) {
         // Not written by this proxy, or its metadata was changed: never serve it, and do not keep it.
         logger.warn({ ...where(key), storedBytes: response.headers.get('content-length') }, 'store entry malformed; removed');
-        metrics?.read?.('malformed');
+        metrics?.storeEviction('malformed');
         await remove(key).catch((error: unknown) => logger.warn({ ...where(key), error: describeError(error) }, 'store delete failed'));
         return undefined;
       }
       metas.set(keyPath(key), meta);
-      metrics?.read?.('hit');
       return hit(key, meta);
     },
 
@@ -142,10 +127,10 @@ export function createS3Store(options: S3StoreOptions): StoreTier {
           const init: RequestInit & { duplex: 'half' } = { method: 'PUT', headers, body, signal, redirect: 'manual', duplex: 'half' };
           return fetch(url, init);
         },
+        // The loader counts the write and logs a failure (with this error's status and S3 code).
         onDone: (outcome, error) => {
-          metrics?.write?.(outcome, outcome === 'ok' ? meta.size : 0);
           if (outcome === 'ok' || outcome === 'exists') metas.set(keyPath(key), meta);
-          else logger.warn({ ...where(key), outcome, error: describeError(error) }, 'store write failed');
+          logger.debug({ ...where(key), outcome, ...(error === undefined ? {} : { error: describeError(error) }) }, 'store write finished');
         },
       });
     },

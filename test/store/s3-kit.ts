@@ -35,17 +35,18 @@ export function fakeConfig(fake: FakeS3, overrides: Partial<S3StoreConfig> = {})
 
 export function storeOn(fake: FakeS3, overrides: Partial<Omit<S3StoreOptions, 'config'>> & { config?: Partial<S3StoreConfig> } = {}) {
   const { logger, lines } = recordingLogger();
-  const reads: string[] = [];
-  const writes: string[] = [];
+  const evictions: string[] = [];
   const store = createS3Store({
     fetch: (input, init) => fetch(input, init),
     logger,
     timeoutMs: 2_000,
-    metrics: { read: (o) => void reads.push(o), write: (o) => void writes.push(o) },
+    metrics: { storeEviction: (reason) => void evictions.push(reason) },
     ...overrides,
     config: fakeConfig(fake, overrides.config),
   });
-  return { store, lines, reads, writes };
+  /** How each finished write ended: ok, exists (412), refused (wrong bytes), failed. */
+  const writes = () => lines.filter((l) => l.msg === 'store write finished').map((l) => l.fields.outcome);
+  return { store, lines, evictions, writes };
 }
 
 export interface TestMedia {

@@ -25,7 +25,7 @@ describe('the fake S3 checks SigV4 by its own code', () => {
     const writer = store.put(photo.key, photo.meta, inlineBackground)!;
     await feed(writer, photo.bytes).catch(() => {});
     await expect(writer.commit()).rejects.toThrow(/SignatureDoesNotMatch|403/);
-    expect(writes).toEqual(['failed']);
+    expect(writes()).toEqual(['failed']);
     expect(await store.get(photo.key)).toBeUndefined();
     expect(fake.requests.map((r) => r.code)).toEqual(['SignatureDoesNotMatch', 'SignatureDoesNotMatch']);
     expect(fake.objects.size).toBe(0);
