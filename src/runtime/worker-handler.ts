@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { problemResponse } from '../http/problem-response.js';
 import { createJsonLogger } from '../logger.js';
+import { createS3Store } from '../store/s3-store.js';
 import { VERSION } from '../version.js';
 import { withFixedLength } from './worker-fixed-length.js';
 import { createWorkerSha256 } from './worker-sha256.js';
@@ -40,6 +41,8 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
     }
     const logger = createJsonLogger(config.logLevel, writeLog);
     const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger, maxItemBytes: config.cacheMaxItemBytes });
+    // An S3-compatible bucket works from a Worker too; FixedLengthStream gives its PUT a Content-Length.
+    const store = config.store.kind === 's3' ? createS3Store({ config: config.store, fetch: globalThis.fetch, logger, timeoutMs: config.upstreamTimeoutMs, withKnownLength: withFixedLength }) : undefined;
     const proxy = createApp({
       config,
       fetch: globalThis.fetch,
@@ -50,6 +53,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
       sharedTiers: [edge],
       background: (c) => c.executionCtx,
       withKnownLength: withFixedLength,
+      ...(store ? { store } : {}),
     });
     return { proxy };
   }

@@ -1,0 +1,46 @@
+/**
+ * The Worker with STORE_URL=s3://… (any S3-compatible bucket, reached over its S3 API): a verified
+ * download ends up in the bucket, under the same key layout and metadata as on Node.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { silentLogger } from '../../../src/logger.js';
+import { createS3Store } from '../../../src/store/s3-store.js';
+import '../../support/fake-s3-protocol.js';
+import { fakeUpstream } from '../fake-upstream.js';
+import { freshIsolate, get } from '../proxy-client.js';
+
+const s3 = inject('fakeS3');
+
+describe('Worker with an S3 store', () => {
+  it('keeps a verified download in the bucket', async () => {
+    const bindings = {
+      ...(env as unknown as Record<string, unknown>),
+      STORE_URL: `s3://${s3.bucket}/worker`,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_REGION: s3.region,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    };
+    const id = '1600000000000001';
+    const { sha256 } = await fakeUpstream.addMedia({ id, size: 300_000, seed: 41, mimeType: 'image/png' });
+    const isolate = freshIsolate(bindings);
+    const res = await get(isolate.fetch, `/media/${id}`);
+    expect(res.status).toBe(200);
+    const served = new Uint8Array(await res.arrayBuffer());
+    await isolate.settle();
+
+    const bucket = createS3Store({
+      config: { kind: 's3', bucket: s3.bucket, prefix: 'worker', region: s3.region, endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sessionToken: undefined },
+      fetch: (input, init) => fetch(input, init),
+      logger: silentLogger,
+      timeoutMs: 5_000,
+    });
+    const hit = await bucket.get({ account: 'default', id });
+    expect(hit?.meta).toEqual({ id, mimeType: 'image/png', sha256, size: 300_000 });
+    const stored = new Uint8Array(await new Response(await hit!.open(undefined)).arrayBuffer());
+    expect(stored.byteLength).toBe(served.byteLength);
+    expect(stored.every((byte, i) => byte === served[i])).toBe(true);
+  });
+});
