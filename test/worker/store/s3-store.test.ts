@@ -4,26 +4,13 @@
  * PUT needs.
  */
 import { describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { inlineBackground, type MediaKey, type MediaMeta } from '../../../src/cache/media-tier.js';
 import { toHex } from '../../../src/hash.js';
-import { silentLogger } from '../../../src/logger.js';
 import { withFixedLength } from '../../../src/runtime/worker-fixed-length.js';
-import { createS3Store, type S3StoreOptions } from '../../../src/store/s3-store.js';
-import '../../support/fake-s3-protocol.js';
+import type { S3StoreOptions } from '../../../src/store/s3-store.js';
+import { fakeS3Store } from '../fake-s3-store.js';
 
-const s3 = inject('fakeS3');
-
-function store(overrides: Partial<S3StoreOptions> = {}) {
-  return createS3Store({
-    config: { kind: 's3', bucket: s3.bucket, prefix: 'workerd', region: s3.region, endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sessionToken: undefined },
-    fetch: (input, init) => fetch(input, init),
-    logger: silentLogger,
-    timeoutMs: 5_000,
-    withKnownLength: withFixedLength,
-    ...overrides,
-  });
-}
+const store = (overrides: Partial<S3StoreOptions> = {}) => fakeS3Store('workerd', { withKnownLength: withFixedLength, ...overrides });
 
 async function file(id: string, size: number, seed: number): Promise<{ key: MediaKey; meta: MediaMeta; bytes: Uint8Array<ArrayBuffer> }> {
   const bytes = new Uint8Array(size);

@@ -4,14 +4,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { silentLogger } from '../../../src/logger.js';
-import { createS3Store } from '../../../src/store/s3-store.js';
-import '../../support/fake-s3-protocol.js';
+import { fakeS3 as s3, fakeS3Store } from '../fake-s3-store.js';
 import { fakeUpstream } from '../fake-upstream.js';
 import { freshIsolate, get } from '../proxy-client.js';
-
-const s3 = inject('fakeS3');
 
 describe('Worker with an S3 store', () => {
   it('keeps a verified download in the bucket', async () => {
@@ -31,13 +26,7 @@ describe('Worker with an S3 store', () => {
     const served = new Uint8Array(await res.arrayBuffer());
     await isolate.settle();
 
-    const bucket = createS3Store({
-      config: { kind: 's3', bucket: s3.bucket, prefix: 'worker', region: s3.region, endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sessionToken: undefined },
-      fetch: (input, init) => fetch(input, init),
-      logger: silentLogger,
-      timeoutMs: 5_000,
-    });
-    const hit = await bucket.get({ account: 'default', id });
+    const hit = await fakeS3Store('worker').get({ account: 'default', id });
     expect(hit?.meta).toEqual({ id, mimeType: 'image/png', sha256, size: 300_000 });
     const stored = new Uint8Array(await new Response(await hit!.open(undefined)).arrayBuffer());
     expect(stored.byteLength).toBe(served.byteLength);
