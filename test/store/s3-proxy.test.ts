@@ -60,6 +60,8 @@ describe('proxy with STORE_URL=s3://…', () => {
     expectSameBytes(await bodyBytes(await h.get(`/media/${SMALL_ID}`)), small);
     expectSameBytes(await bodyBytes(await h.get(`/media/${LARGE_ID}`)), large);
     await until(() => s3.objects.size === 2, 5_000);
+    const health = (await (await h.get('/healthz', { token: null })).json()) as { store: unknown };
+    expect(health.store).toEqual({ kind: 's3' });
     expectSameBytes(s3.objects.get(`media/default/${LARGE_ID}`)!.bytes, large);
     await h.close();
     h = undefined;
