@@ -111,6 +111,8 @@ describe('S3 addressing', () => {
     expect(aws.objectUrl(aws.objectKey({ account: 'default', id: '123' })).href).toBe('https://wa-media.s3.eu-west-1.amazonaws.com/prod/media/default/123');
     const minio = createS3Addressing({ ...base, prefix: '', endpoint: 'http://127.0.0.1:9000' });
     expect(minio.objectKey({ account: 'default', id: '123' })).toBe('default/123');
+    // A second business account gets its own key space; nothing moves when one is added.
+    expect(aws.objectKey({ account: 'acme_2', id: '123' })).toBe('prod/media/acme_2/123');
     expect(minio.objectUrl('default/123').href).toBe('http://127.0.0.1:9000/wa-media/default/123');
   });
 });
