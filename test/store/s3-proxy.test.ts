@@ -87,6 +87,23 @@ describe('proxy with STORE_URL=s3://…', () => {
     expect(fake.requests.filter((r) => r.kind !== 'other').length).toBe(upstreamBefore);
   });
 
+  it('DELETE /media/:id with media:delete erases the object from the bucket', async () => {
+    h = await startProxy();
+    expectSameBytes(await bodyBytes(await h.get(`/media/${SMALL_ID}`)), small);
+    await until(() => s3.objects.size === 1, 5_000);
+    const token = await h.token({ media: [SMALL_ID], scope: 'media:delete' });
+    const erased = await h.get(`/media/${SMALL_ID}`, { method: 'DELETE', token });
+    expect(erased.status).toBe(204);
+    expect(s3.objects.size).toBe(0);
+    expect(s3.requests.at(-1)).toMatchObject({ method: 'DELETE', key: `media/default/${SMALL_ID}`, status: 204 });
+
+    // After a restart with Meta having forgotten the id, nothing is left to serve.
+    await h.close();
+    fake.deleteMedia(SMALL_ID);
+    h = await startProxy();
+    expect((await h.get(`/media/${SMALL_ID}`)).status).toBe(404);
+  });
+
   it('still serves from Graph and the CDN while the store is down', async () => {
     s3.setDown(true);
     h = await startProxy();
