@@ -61,7 +61,7 @@ try {
   throw error;
 }
 const prometheus = createPrometheusMetrics();
-const store = await openNodeStore(config.store, { clock: systemClock, logger, metrics: prometheus.metrics }).catch((error: unknown) => {
+const store = await openNodeStore(config.store, { clock: systemClock, logger, metrics: prometheus.metrics, fetch: globalThis.fetch, timeoutMs: config.upstreamTimeoutMs }).catch((error: unknown) => {
   if (error instanceof ConfigError) configurationError(error);
   throw error;
 });

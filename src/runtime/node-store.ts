@@ -4,12 +4,17 @@ import type { Clock } from '../clock.js';
 import { ConfigError, type StoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { createS3Store } from '../store/s3-store.js';
+import type { Fetch } from '../upstream/fetch-upstream.js';
 import { openDirectoryStore, StoreStartError } from './directory-store.js';
 
 export interface NodeStoreDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** For an S3 bucket: Node's fetch, and how long to wait for it (UPSTREAM_TIMEOUT_MS). */
+  readonly fetch: Fetch;
+  readonly timeoutMs: number;
 }
 
 /**
@@ -28,7 +33,8 @@ export async function openNodeStore(config: StoreConfig, deps: NodeStoreDeps): P
         throw error;
       }
     case 's3':
-      throw new ConfigError('STORE_URL', 's3:// is not wired on Node yet');
+      // Node's fetch sends the Content-Length header a streamed PUT sets, so no withKnownLength.
+      return createS3Store({ config, fetch: deps.fetch, logger: deps.logger, timeoutMs: deps.timeoutMs, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
     case 'r2':
       throw new ConfigError('STORE_URL', 'r2:// works on Cloudflare Workers only');
   }

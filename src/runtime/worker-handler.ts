@@ -8,6 +8,7 @@ import { consumePrefetchBatch } from '../ingest/consume-queue-batch.js';
 import { createQueueIntake, type QueueProducer } from '../ingest/queue-intake.js';
 import { DEFAULT_RETRY_POLICY } from '../ingest/retry-policy.js';
 import { createJsonLogger, type Logger } from '../logger.js';
+import { createS3Store } from '../store/s3-store.js';
 import { VERSION } from '../version.js';
 import { withFixedLength } from './worker-fixed-length.js';
 import { createWorkerSha256 } from './worker-sha256.js';
@@ -43,6 +44,8 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
     }
     const logger = createJsonLogger(config.logLevel, writeLog);
     const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger, maxItemBytes: config.cacheMaxItemBytes });
+    // An S3-compatible bucket works from a Worker too; FixedLengthStream gives its PUT a Content-Length.
+    const store = config.store.kind === 's3' ? createS3Store({ config: config.store, fetch: globalThis.fetch, logger, timeoutMs: config.upstreamTimeoutMs, withKnownLength: withFixedLength }) : undefined;
     const proxy = createApp({
       config,
       fetch: globalThis.fetch,
@@ -53,6 +56,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
       sharedTiers: [edge],
       background: (c) => c.executionCtx,
       withKnownLength: withFixedLength,
+      ...(store ? { store } : {}),
       // With a Queues binding, accepted prefetch jobs go to the queue (durable, consumed by queue()
       // below); without one, the in-isolate queue runs them under ctx.waitUntil (README: its limits).
       ...(isQueue(env.PREFETCH_QUEUE) ? { prefetchIntake: (ingestor) => createQueueIntake(env.PREFETCH_QUEUE as QueueProducer, ingestor, logger) } : {}),
