@@ -36,7 +36,7 @@ export default defineConfig({
               miniflare: {
                 // miniflare's local R2. STORE_URL stays unset here (a Worker's default is none), so the
                 // suite that predates the store still meets Graph and the CDN; store tests opt in per
-                // isolate with STORE_URL=r2://MEDIA_BUCKET (test/worker/proxy-client.ts withR2Store).
+                // isolate with STORE_URL=r2://MEDIA_BUCKET (withR2Store in test/worker/proxy-client.ts).
                 r2Buckets: ['MEDIA_BUCKET'],
                 bindings: {
                   WHATSAPP_TOKEN: fake.token,

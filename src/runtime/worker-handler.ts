@@ -8,6 +8,7 @@ import { createJsonLogger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { withFixedLength } from './worker-fixed-length.js';
 import { createWorkerSha256 } from './worker-sha256.js';
+import { createWorkerStore } from './worker-store.js';
 
 export interface WorkerHandlerOptions {
   /** The shared tier's cache; `caches.default` unless a test passes another. */
@@ -30,15 +31,20 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
 
   function build(env: Record<string, unknown>): Built {
     let config;
+    let logger;
+    let store;
     try {
-      config = loadConfig(stringVariables(env));
+      config = loadConfig(stringVariables(env), 'workers');
+      logger = createJsonLogger(config.logLevel, writeLog);
+      store = createWorkerStore(config.store, env, logger);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       // Same message as Node prints before exiting; a Worker cannot exit, so every request says so.
       writeLog(JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: `configuration error: ${error.message}`, variable: error.variable }));
       return { configError: error };
     }
-    const logger = createJsonLogger(config.logLevel, writeLog);
+    // Once per isolate, like Node's start line: which store answers (a binding name, never a secret).
+    logger.info({ version: VERSION, store: store?.kind ?? 'none', ...(config.store.kind === 'r2' ? { binding: config.store.binding } : {}) }, 'isolate started');
     const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger });
     const proxy = createApp({
       config,
@@ -48,6 +54,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
       createSha256: createWorkerSha256,
       version: VERSION,
       sharedTiers: [edge],
+      store,
       background: (c) => c.executionCtx,
       withKnownLength: withFixedLength,
     });

@@ -21,6 +21,11 @@ export interface FreshIsolate {
   settle(): Promise<void>;
 }
 
+/** The suite's bindings plus STORE_URL=r2://MEDIA_BUCKET: an isolate with miniflare's local R2 as its store. */
+export function withR2Store(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...(env as unknown as Record<string, unknown>), STORE_URL: 'r2://MEDIA_BUCKET', ...extra };
+}
+
 export function freshIsolate(bindings: Record<string, unknown> = env as unknown as Record<string, unknown>): FreshIsolate {
   const lines: string[] = [];
   const contexts: ExecutionContext[] = [];

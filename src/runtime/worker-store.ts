@@ -1,0 +1,38 @@
+import type { StoreTier } from '../cache/media-tier.js';
+import { ConfigError, type StoreConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createR2Store } from './r2-store.js';
+
+/**
+ * The Worker's persistent store from STORE_URL and the bindings. A Worker's default is `none` (it has
+ * no disk); `r2://BINDING` names an R2 bucket binding of wrangler.toml, checked here because
+ * loadConfig sees only the string variables.
+ */
+export function createWorkerStore(config: StoreConfig, env: Readonly<Record<string, unknown>>, logger: Logger): StoreTier | undefined {
+  switch (config.kind) {
+    case 'none':
+      return undefined;
+    case 'r2': {
+      const bucket = env[config.binding];
+      if (!isR2Bucket(bucket)) {
+        throw new ConfigError('STORE_URL', `r2://${config.binding} needs an R2 bucket binding named ${config.binding} ([[r2_buckets]] in wrangler.toml)`);
+      }
+      return createR2Store({ bucket, logger });
+    }
+    case 's3':
+      throw new ConfigError('STORE_URL', 's3:// is not available on Workers yet: bind the bucket and use r2://BINDING');
+    case 'directory':
+      // loadConfig(…, 'workers') refuses a directory; kept so a new kind cannot slip through.
+      throw new ConfigError('STORE_URL', 'a Worker has no disk: use none or r2://BINDING');
+  }
+}
+
+/**
+ * An R2 binding by its shape: a KV namespace, a service or a plain variable bound under the same name
+ * has no head() and no multipart uploads.
+ */
+function isR2Bucket(value: unknown): value is R2Bucket {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return ['head', 'get', 'put', 'delete', 'createMultipartUpload'].every((method) => typeof candidate[method] === 'function');
+}
