@@ -17,6 +17,10 @@ export interface AddedMedia {
   readonly sha256: string;
 }
 
+export interface DeleteMediaCommand {
+  readonly id: string;
+}
+
 export interface ScriptGraphCommand {
   readonly id: string;
   readonly replies: ReadonlyArray<{ readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }>;

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AddMediaCommand, AddedMedia, EchoedBody, FakeUpstreamInfo, ScriptGraphCommand, SeenUpstreamRequest } from './fake-control-protocol.js';
+import type { AddMediaCommand, AddedMedia, DeleteMediaCommand, EchoedBody, FakeUpstreamInfo, ScriptGraphCommand, SeenUpstreamRequest } from './fake-control-protocol.js';
 import { FakeWhatsApp, makeBytes, sha256Hex } from './fake-whatsapp.js';
 
 export interface ControlledFake {
@@ -50,6 +50,10 @@ async function handle(fake: FakeWhatsApp, req: IncomingMessage): Promise<unknown
       });
       return { sha256: sha256Hex(bytes) } satisfies AddedMedia;
     }
+    case 'POST /delete-media':
+      // Meta forgot the id (retention ran out): Graph answers "unknown object" from now on.
+      fake.deleteMedia((body as DeleteMediaCommand).id);
+      return {};
     case 'POST /advance':
       fake.advance((body as { ms: number }).ms);
       return {};
