@@ -5,9 +5,10 @@ import { describeError, type Logger } from '../logger.js';
 
 /**
  * The persistent tier on Workers: an R2 bucket binding (STORE_URL=r2://BINDING). Object name
- * `<account>/<media id>`, Content-Type in the object's httpMetadata, sha256 and size in its
- * customMetadata: the same layout a PUT through R2's S3 API with `x-amz-meta-sha256` gives, so Node
- * instances on s3:// and Workers on r2:// can share one bucket.
+ * `<account>/<media id>`; customMetadata `sha256`, `size` and `mime-type` (URI-encoded), and the
+ * Content-Type in httpMetadata: the layout src/store/s3-object-meta.ts writes as `x-amz-meta-*`, which
+ * R2's S3 API stores as the same custom metadata, so Node instances on s3:// (no prefix) and Workers
+ * on r2:// can share one bucket.
  *
  * A copy is ONE `put()` fed through a FixedLengthStream: R2 takes a stream only when its length is
  * known, and with the `sha256` option R2 itself checks the bytes and refuses the put when they differ,
@@ -28,6 +29,8 @@ export interface R2StoreOptions {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SIZE = /^(0|[1-9][0-9]{0,15})$/;
+/** `audio/ogg; codecs=opus` has a space and a semicolon: URI-encoded, as S3 metadata must be plain. */
+const MIME = 'mime-type';
 
 export function createR2Store(options: R2StoreOptions): StoreTier {
   const { bucket, logger } = options;
@@ -65,10 +68,14 @@ export function createR2Store(options: R2StoreOptions): StoreTier {
 }
 
 function readMeta(key: MediaKey, object: R2Object): MediaMeta | undefined {
-  const sha256 = object.customMetadata?.sha256 ?? '';
-  const size = object.customMetadata?.size ?? '';
-  const mimeType = object.httpMetadata?.contentType ?? '';
+  const { sha256 = '', size = '', [MIME]: mimeRaw = '' } = object.customMetadata ?? {};
   if (!SHA256_HEX.test(sha256) || !SIZE.test(size) || Number(size) !== object.size) return undefined;
+  let mimeType: string;
+  try {
+    mimeType = decodeURIComponent(mimeRaw);
+  } catch {
+    return undefined;
+  }
   // Stored only after safeContentType; anything else was not written by this proxy.
   if (mimeType === '' || safeContentType(mimeType) !== mimeType) return undefined;
   // The digest R2 checked at put time, when it has one, must be the one the metadata claims.
@@ -107,7 +114,7 @@ function startPut(bucket: R2StoreBucket, name: string, meta: MediaMeta): TierWri
     const put = bucket.put(name, fixed.readable, {
       sha256: meta.sha256,
       httpMetadata: { contentType: meta.mimeType },
-      customMetadata: { sha256: meta.sha256, size: String(meta.size) },
+      customMetadata: { sha256: meta.sha256, size: String(meta.size), [MIME]: encodeURIComponent(meta.mimeType) },
     });
     // Observed by write/commit/abort; this keeps an early failure from being an unhandled rejection.
     put.catch(() => {});

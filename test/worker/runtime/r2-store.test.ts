@@ -61,7 +61,7 @@ describe('createR2Store', () => {
 
     const object = await bucket.head('default/910000001');
     expect(object?.httpMetadata?.contentType).toBe('video/mp4');
-    expect(object?.customMetadata).toEqual({ sha256: meta.sha256, size: '300000' });
+    expect(object?.customMetadata).toEqual({ sha256: meta.sha256, size: '300000', 'mime-type': 'video%2Fmp4' });
 
     const found = await hit(store().tier, key);
     expect(found.meta).toEqual(meta);
@@ -147,21 +147,32 @@ describe('createR2Store', () => {
   });
 
   it.each([
-    ['no sha256', { size: '10' }, 'image/png'],
-    ['a size that is not the object size', { sha256: 'a'.repeat(64), size: '11' }, 'image/png'],
-    ['an upper-case sha256', { sha256: 'A'.repeat(64), size: '10' }, 'image/png'],
-    ['a Content-Type the proxy would not have stored', { sha256: 'a'.repeat(64), size: '10' }, 'text/html; charset=<script>'],
-  ])('treats an entry with %s as a miss and removes it', async (_, customMetadata, contentType) => {
-    await bucket.put('default/910000007', new Uint8Array(10), { customMetadata, httpMetadata: { contentType } });
+    ['no sha256', { size: '10', 'mime-type': 'image%2Fpng' }],
+    ['a size that is not the object size', { sha256: 'a'.repeat(64), size: '11', 'mime-type': 'image%2Fpng' }],
+    ['an upper-case sha256', { sha256: 'A'.repeat(64), size: '10', 'mime-type': 'image%2Fpng' }],
+    ['no mime type', { sha256: 'a'.repeat(64), size: '10' }],
+    ['a mime type that is not URI-encoded', { sha256: 'a'.repeat(64), size: '10', 'mime-type': '%E0%A4%A' }],
+    ['a mime type the proxy would not have stored', { sha256: 'a'.repeat(64), size: '10', 'mime-type': encodeURIComponent('text/html; charset=<script>') }],
+  ])('treats an entry with %s as a miss and removes it', async (_, customMetadata) => {
+    await bucket.put('default/910000007', new Uint8Array(10), { customMetadata, httpMetadata: { contentType: 'image/png' } });
     const { tier, messages } = store();
     expect(await tier.get({ account: 'default', id: '910000007' })).toBeUndefined();
     expect(await bucket.head('default/910000007')).toBeNull();
     expect(messages()).toEqual(['r2 store entry malformed; removed']);
   });
 
+  it('reads an object written through the S3 API by an s3:// store (x-amz-meta-* is custom metadata)', async () => {
+    const body = new Uint8Array(10).fill(9);
+    const sha256 = await sha256Hex(body);
+    await bucket.put('default/910000014', body, { customMetadata: { sha256, size: '10', 'mime-type': encodeURIComponent('audio/ogg; codecs=opus') }, httpMetadata: { contentType: 'audio/ogg; codecs=opus' } });
+    const found = await hit(store().tier, { account: 'default', id: '910000014' });
+    expect(found.meta).toEqual({ id: '910000014', mimeType: 'audio/ogg; codecs=opus', sha256, size: 10 });
+    expect(await readAll(await found.open(undefined))).toEqual(body);
+  });
+
   it('treats an entry whose R2-checked sha256 differs from its metadata as malformed', async () => {
     const body = new Uint8Array(10);
-    await bucket.put('default/910000008', body, { sha256: await sha256Hex(body), customMetadata: { sha256: 'b'.repeat(64), size: '10' }, httpMetadata: { contentType: 'image/png' } });
+    await bucket.put('default/910000008', body, { sha256: await sha256Hex(body), customMetadata: { sha256: 'b'.repeat(64), size: '10', 'mime-type': 'image%2Fpng' }, httpMetadata: { contentType: 'image/png' } });
     const { tier, messages } = store();
     expect(await tier.get({ account: 'default', id: '910000008' })).toBeUndefined();
     expect(messages()).toEqual(['r2 store entry malformed; removed']);
