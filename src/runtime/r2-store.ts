@@ -1,4 +1,4 @@
-import { keyPath, type ByteRange, type MediaKey, type MediaMeta, type StoreTier, type TierHit, type TierWriter } from '../cache/media-tier.js';
+import { keyPath, type Background, type ByteRange, type MediaKey, type MediaMeta, type StoreTier, type TierHit, type TierWriter } from '../cache/media-tier.js';
 import { toHex } from '../hash.js';
 import { safeContentType } from '../http/media-headers.js';
 import { describeError, type Logger } from '../logger.js';
@@ -22,9 +22,23 @@ import { describeError, type Logger } from '../logger.js';
 /** The part of an R2 bucket binding the store uses (a test may pass a failing one). */
 export type R2StoreBucket = Pick<R2Bucket, 'head' | 'get' | 'put' | 'delete'>;
 
+export type StoreReadOutcome = 'hit' | 'miss' | 'error' | 'malformed';
+/** `refused`: R2's sha256 check turned the bytes down. */
+export type StoreWriteOutcome = 'ok' | 'refused' | 'failed';
+
+/** The same shape as the S3 store's, so one metrics adapter serves both. */
+export interface R2StoreMetrics {
+  read?(outcome: StoreReadOutcome): void;
+  /** `bytes` is what the store now holds from this write: the size on 'ok', else 0. */
+  write?(outcome: StoreWriteOutcome, bytes: number): void;
+}
+
 export interface R2StoreOptions {
   readonly bucket: R2StoreBucket;
   readonly logger: Logger;
+  /** How long a write may wait for R2 to take a chunk, and commit for R2's answer. */
+  readonly timeoutMs: number;
+  readonly metrics?: R2StoreMetrics;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -33,7 +47,7 @@ const SIZE = /^(0|[1-9][0-9]{0,15})$/;
 const MIME = 'mime-type';
 
 export function createR2Store(options: R2StoreOptions): StoreTier {
-  const { bucket, logger } = options;
+  const { bucket, logger, metrics } = options;
 
   async function get(key: MediaKey): Promise<TierHit | undefined> {
     const name = keyPath(key);
@@ -43,18 +57,24 @@ export function createR2Store(options: R2StoreOptions): StoreTier {
     } catch (error) {
       // The store is a copy: when R2 fails, the request goes to Graph and the CDN.
       logger.warn({ mediaId: key.id, error: describeError(error) }, 'r2 store read failed');
+      metrics?.read?.('error');
       return undefined;
     }
-    if (object === null) return undefined;
+    if (object === null) {
+      metrics?.read?.('miss');
+      return undefined;
+    }
     const meta = readMeta(key, object);
     if (meta === undefined) {
       // Written by something else, or by an older layout: never served, and not kept.
       logger.warn({ mediaId: key.id, storedBytes: object.size }, 'r2 store entry malformed; removed');
+      metrics?.read?.('malformed');
       await bucket.delete(name).catch((error: unknown) => {
         logger.warn({ mediaId: key.id, error: describeError(error) }, 'r2 store delete failed');
       });
       return undefined;
     }
+    metrics?.read?.('hit');
     return { meta, open: (range) => openRange(bucket, name, meta, range) };
   }
 
@@ -62,7 +82,18 @@ export function createR2Store(options: R2StoreOptions): StoreTier {
     name: 'store',
     kind: 'r2',
     get,
-    put: (key, meta) => startPut(bucket, keyPath(key), meta),
+    put: (key, meta, background) =>
+      startPut({
+        bucket,
+        name: keyPath(key),
+        meta,
+        background,
+        timeoutMs: options.timeoutMs,
+        onDone(outcome, error) {
+          metrics?.write?.(outcome, outcome === 'ok' ? meta.size : 0);
+          if (outcome !== 'ok') logger.warn({ mediaId: key.id, outcome, error: describeError(error) }, 'r2 store write failed');
+        },
+      }),
     delete: (key) => bucket.delete(keyPath(key)),
   };
 }
@@ -84,20 +115,37 @@ function readMeta(key: MediaKey, object: R2Object): MediaMeta | undefined {
   return { id: key.id, mimeType, sha256, size: object.size };
 }
 
-/** A ranged GET: R2 reads and sends only the slice asked for. */
+/**
+ * A ranged GET: R2 reads and sends only the slice asked for. Its body is a stream of known length,
+ * so a Response made of it carries Content-Length in workerd without a FixedLengthStream.
+ */
 async function openRange(bucket: R2StoreBucket, name: string, meta: MediaMeta, range: ByteRange | undefined): Promise<ReadableStream<Uint8Array>> {
   const length = range === undefined ? meta.size : range.end - range.start + 1;
   const object = await bucket.get(name, range === undefined ? {} : { range: { offset: range.start, length } });
   if (object === null) throw new Error('r2 store entry vanished since it was looked up');
-  if (object.size !== meta.size) {
-    // Replaced by another writer between head() and get(): not the file the headers describe.
+  if (object.size !== meta.size || object.customMetadata?.sha256 !== meta.sha256) {
+    // Replaced between head() and get(): not the file the response headers describe.
     await object.body.cancel();
     throw new Error('r2 store entry changed since it was looked up');
   }
   return object.body as ReadableStream<Uint8Array>;
 }
 
-function startPut(bucket: R2StoreBucket, name: string, meta: MediaMeta): TierWriter {
+interface PutOptions {
+  readonly bucket: R2StoreBucket;
+  readonly name: string;
+  readonly meta: MediaMeta;
+  readonly background: Background;
+  readonly timeoutMs: number;
+  /** Once per writer that wrote or committed, not for an abort (the caller chose it). */
+  readonly onDone: (outcome: StoreWriteOutcome, error?: unknown) => void;
+}
+
+/** Miniflare's local R2 words it so, and R2 answers with error 10037 "... checksum ... did not match". */
+const INTEGRITY_REFUSAL = /checksum .*did not match|\b10037\b/i;
+
+function startPut(options: PutOptions): TierWriter {
+  const { bucket, name, meta, timeoutMs } = options;
   const fixed = new FixedLengthStream(meta.size);
   const writer = fixed.writable.getWriter();
   let stored: Promise<unknown> | undefined;
@@ -107,7 +155,13 @@ function startPut(bucket: R2StoreBucket, name: string, meta: MediaMeta): TierWri
   // abort, even one after every byte came (a DELETE during the download), leaves R2 short of the
   // length, and it stores nothing. The put starts with the first chunk, so an empty file too waits.
   let held: Uint8Array | undefined;
-  let done = false;
+  let finished = false;
+
+  const finish = (outcome: StoreWriteOutcome, error?: unknown) => {
+    if (finished) return;
+    finished = true;
+    options.onDone(outcome, error);
+  };
 
   function start(): void {
     if (stored !== undefined) return;
@@ -123,12 +177,37 @@ function startPut(bucket: R2StoreBucket, name: string, meta: MediaMeta): TierWri
       throw new Error('r2 put ended before the body did');
     });
     failed.catch(() => {});
+    // The upload may outlive the response that started it.
+    options.background.waitUntil(put.catch(() => {}));
     stored = put;
+  }
+
+  async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    // The executor runs synchronously, so the timer is set before race() can settle.
+    let timer!: ReturnType<typeof setTimeout>;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`r2 took longer than ${timeoutMs} ms to ${what}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function fail(error: unknown): Promise<never> {
+    finish(INTEGRITY_REFUSAL.test(String(error)) ? 'refused' : 'failed', error);
+    await writer.abort(error).catch(() => {});
+    throw error;
   }
 
   async function pass(chunk: Uint8Array): Promise<void> {
     // Resolves once R2's upload took the chunk: the FixedLengthStream keeps no queue of its own.
-    await Promise.race([writer.write(chunk), failed]);
+    try {
+      await bounded(Promise.race([writer.write(chunk), failed]), 'take a chunk');
+    } catch (error) {
+      await fail(error);
+    }
   }
 
   return {
@@ -139,17 +218,20 @@ function startPut(bucket: R2StoreBucket, name: string, meta: MediaMeta): TierWri
       if (previous !== undefined) await pass(previous);
     },
     async commit() {
-      done = true;
       start();
       if (held !== undefined) await pass(held);
       held = undefined;
-      // close() fails when fewer bytes than meta.size came; R2 refuses bytes that miss the sha256.
-      await Promise.all([writer.close(), stored]);
+      try {
+        // close() fails when fewer bytes than meta.size came; R2 refuses bytes that miss the sha256.
+        await bounded(Promise.all([writer.close(), stored]), 'store the object');
+      } catch (error) {
+        await fail(error);
+      }
+      finish('ok');
     },
     async abort(reason) {
-      if (done) return;
-      done = true;
       held = undefined;
+      finished = true;
       // Erroring the stream before the full length fails the put: R2 keeps nothing of it.
       await writer.abort(reason ?? new Error('copy aborted')).catch(() => {});
       await stored?.catch(() => {});

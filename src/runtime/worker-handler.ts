@@ -36,7 +36,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
     try {
       config = loadConfig(stringVariables(env), 'workers');
       logger = createJsonLogger(config.logLevel, writeLog);
-      store = createWorkerStore(config.store, env, logger);
+      store = createWorkerStore(config, env, logger);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       // Same message as Node prints before exiting; a Worker cannot exit, so every request says so.

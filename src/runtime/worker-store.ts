@@ -1,5 +1,5 @@
 import type { StoreTier } from '../cache/media-tier.js';
-import { ConfigError, type StoreConfig } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createR2Store } from './r2-store.js';
 
@@ -8,16 +8,18 @@ import { createR2Store } from './r2-store.js';
  * no disk); `r2://BINDING` names an R2 bucket binding of wrangler.toml, checked here because
  * loadConfig sees only the string variables.
  */
-export function createWorkerStore(config: StoreConfig, env: Readonly<Record<string, unknown>>, logger: Logger): StoreTier | undefined {
-  switch (config.kind) {
+export function createWorkerStore(config: Config, env: Readonly<Record<string, unknown>>, logger: Logger): StoreTier | undefined {
+  const store = config.store;
+  switch (store.kind) {
     case 'none':
       return undefined;
     case 'r2': {
-      const bucket = env[config.binding];
+      const bucket = env[store.binding];
       if (!isR2Bucket(bucket)) {
-        throw new ConfigError('STORE_URL', `r2://${config.binding} needs an R2 bucket binding named ${config.binding} ([[r2_buckets]] in wrangler.toml)`);
+        throw new ConfigError('STORE_URL', `r2://${store.binding} needs an R2 bucket binding named ${store.binding} ([[r2_buckets]] in wrangler.toml)`);
       }
-      return createR2Store({ bucket, logger });
+      // A chunk or a commit R2 does not take within UPSTREAM_TIMEOUT_MS fails the copy, not the request.
+      return createR2Store({ bucket, logger, timeoutMs: config.upstreamTimeoutMs });
     }
     case 's3':
       throw new ConfigError('STORE_URL', 's3:// is not available on Workers yet: bind the bucket and use r2://BINDING');
