@@ -45,7 +45,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
     }
     // Once per isolate, like Node's start line: which store answers (a binding name, never a secret).
     logger.info({ version: VERSION, store: store?.kind ?? 'none', ...(config.store.kind === 'r2' ? { binding: config.store.binding } : {}) }, 'isolate started');
-    const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger });
+    const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger, maxItemBytes: config.cacheMaxItemBytes });
     const proxy = createApp({
       config,
       fetch: globalThis.fetch,
