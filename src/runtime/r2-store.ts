@@ -2,6 +2,7 @@ import { keyPath, type Background, type ByteRange, type MediaKey, type MediaMeta
 import { toHex } from '../hash.js';
 import { safeContentType } from '../http/media-headers.js';
 import { describeError, type Logger } from '../logger.js';
+import { noopMetrics, type Metrics } from '../metrics.js';
 
 /**
  * The persistent tier on Workers: an R2 bucket binding (STORE_URL=r2://BINDING). Object name
@@ -22,23 +23,13 @@ import { describeError, type Logger } from '../logger.js';
 /** The part of an R2 bucket binding the store uses (a test may pass a failing one). */
 export type R2StoreBucket = Pick<R2Bucket, 'head' | 'get' | 'put' | 'delete'>;
 
-export type StoreReadOutcome = 'hit' | 'miss' | 'error' | 'malformed';
-/** `refused`: R2's sha256 check turned the bytes down. */
-export type StoreWriteOutcome = 'ok' | 'refused' | 'failed';
-
-/** The same shape as the S3 store's, so one metrics adapter serves both. */
-export interface R2StoreMetrics {
-  read?(outcome: StoreReadOutcome): void;
-  /** `bytes` is what the store now holds from this write: the size on 'ok', else 0. */
-  write?(outcome: StoreWriteOutcome, bytes: number): void;
-}
-
 export interface R2StoreOptions {
   readonly bucket: R2StoreBucket;
   readonly logger: Logger;
   /** How long a write may wait for R2 to take a chunk, and commit for R2's answer. */
   readonly timeoutMs: number;
-  readonly metrics?: R2StoreMetrics;
+  /** Malformed entries removed. Hits and writes are counted by the app (src/media/media-loader.ts). */
+  readonly metrics?: Pick<Metrics, 'storeEviction'>;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -47,7 +38,8 @@ const SIZE = /^(0|[1-9][0-9]{0,15})$/;
 const MIME = 'mime-type';
 
 export function createR2Store(options: R2StoreOptions): StoreTier {
-  const { bucket, logger, metrics } = options;
+  const { bucket, logger, timeoutMs } = options;
+  const metrics = options.metrics ?? noopMetrics;
 
   async function get(key: MediaKey): Promise<TierHit | undefined> {
     const name = keyPath(key);
@@ -57,24 +49,19 @@ export function createR2Store(options: R2StoreOptions): StoreTier {
     } catch (error) {
       // The store is a copy: when R2 fails, the request goes to Graph and the CDN.
       logger.warn({ mediaId: key.id, error: describeError(error) }, 'r2 store read failed');
-      metrics?.read?.('error');
       return undefined;
     }
-    if (object === null) {
-      metrics?.read?.('miss');
-      return undefined;
-    }
+    if (object === null) return undefined;
     const meta = readMeta(key, object);
     if (meta === undefined) {
       // Written by something else, or by an older layout: never served, and not kept.
       logger.warn({ mediaId: key.id, storedBytes: object.size }, 'r2 store entry malformed; removed');
-      metrics?.read?.('malformed');
+      metrics.storeEviction('malformed');
       await bucket.delete(name).catch((error: unknown) => {
         logger.warn({ mediaId: key.id, error: describeError(error) }, 'r2 store delete failed');
       });
       return undefined;
     }
-    metrics?.read?.('hit');
     return { meta, open: (range) => openRange(bucket, name, meta, range) };
   }
 
@@ -82,18 +69,8 @@ export function createR2Store(options: R2StoreOptions): StoreTier {
     name: 'store',
     kind: 'r2',
     get,
-    put: (key, meta, background) =>
-      startPut({
-        bucket,
-        name: keyPath(key),
-        meta,
-        background,
-        timeoutMs: options.timeoutMs,
-        onDone(outcome, error) {
-          metrics?.write?.(outcome, outcome === 'ok' ? meta.size : 0);
-          if (outcome !== 'ok') logger.warn({ mediaId: key.id, outcome, error: describeError(error) }, 'r2 store write failed');
-        },
-      }),
+    // A failed copy is logged and counted by the app, which drops this writer and serves on.
+    put: (key, meta, background) => startPut({ bucket, name: keyPath(key), meta, background, timeoutMs }),
     delete: (key) => bucket.delete(keyPath(key)),
   };
 }
@@ -137,12 +114,7 @@ interface PutOptions {
   readonly meta: MediaMeta;
   readonly background: Background;
   readonly timeoutMs: number;
-  /** Once per writer that wrote or committed, not for an abort (the caller chose it). */
-  readonly onDone: (outcome: StoreWriteOutcome, error?: unknown) => void;
 }
-
-/** Miniflare's local R2 words it so, and R2 answers with error 10037 "... checksum ... did not match". */
-const INTEGRITY_REFUSAL = /checksum .*did not match|\b10037\b/i;
 
 function startPut(options: PutOptions): TierWriter {
   const { bucket, name, meta, timeoutMs } = options;
@@ -155,13 +127,6 @@ function startPut(options: PutOptions): TierWriter {
   // abort, even one after every byte came (a DELETE during the download), leaves R2 short of the
   // length, and it stores nothing. The put starts with the first chunk, so an empty file too waits.
   let held: Uint8Array | undefined;
-  let finished = false;
-
-  const finish = (outcome: StoreWriteOutcome, error?: unknown) => {
-    if (finished) return;
-    finished = true;
-    options.onDone(outcome, error);
-  };
 
   function start(): void {
     if (stored !== undefined) return;
@@ -196,7 +161,6 @@ function startPut(options: PutOptions): TierWriter {
   }
 
   async function fail(error: unknown): Promise<never> {
-    finish(INTEGRITY_REFUSAL.test(String(error)) ? 'refused' : 'failed', error);
     await writer.abort(error).catch(() => {});
     throw error;
   }
@@ -227,11 +191,9 @@ function startPut(options: PutOptions): TierWriter {
       } catch (error) {
         await fail(error);
       }
-      finish('ok');
     },
     async abort(reason) {
       held = undefined;
-      finished = true;
       // Erroring the stream before the full length fails the put: R2 keeps nothing of it.
       await writer.abort(reason ?? new Error('copy aborted')).catch(() => {});
       await stored?.catch(() => {});

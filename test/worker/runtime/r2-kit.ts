@@ -18,7 +18,7 @@ export function r2Store(over: R2StoreBucket = bucket, timeoutMs = 5_000) {
     bucket: over,
     logger,
     timeoutMs,
-    metrics: { read: (outcome) => void metrics.push(`read ${outcome}`), write: (outcome, bytes) => void metrics.push(`write ${outcome} ${bytes}`) },
+    metrics: { storeEviction: (reason) => void metrics.push(`eviction ${reason}`) },
   });
   return { tier, messages: () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg), metrics: () => metrics };
 }
