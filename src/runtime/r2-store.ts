@@ -14,8 +14,8 @@ import { noopMetrics, type Metrics } from '../metrics.js';
  * A copy is ONE `put()` fed through a FixedLengthStream: R2 takes a stream only when its length is
  * known, and with the `sha256` option R2 itself checks the bytes and refuses the put when they differ,
  * so a mismatch, a truncation or an abort leaves no object (R2 makes an object visible only when its
- * put completed; the writer holds the last chunk back until commit, see startPut). Two isolates copying one id at once are harmless: both puts carry the same
- * verified bytes and the last one to finish wins.
+ * put completed; the writer holds the last chunk back until commit, see startPut). Two isolates
+ * copying one id at once are harmless: both puts carry the same verified bytes, the last one wins.
  *
  * Size and age bounds are not enforced here: the bucket's lifecycle rule does that (README).
  */
@@ -194,9 +194,10 @@ function startPut(options: PutOptions): TierWriter {
     },
     async abort(reason) {
       held = undefined;
-      // Erroring the stream before the full length fails the put: R2 keeps nothing of it.
+      // Erroring the stream before the full length fails the put: R2 keeps nothing of it. Bounded, so
+      // an R2 that hangs cannot hold the download that aborts this copy.
       await writer.abort(reason ?? new Error('copy aborted')).catch(() => {});
-      await stored?.catch(() => {});
+      if (stored !== undefined) await bounded(stored, 'end an aborted put').catch(() => {});
     },
   };
 }
