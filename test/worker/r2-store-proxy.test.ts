@@ -55,8 +55,7 @@ describe('the R2 store through the proxy', () => {
     const ranged = await get((await anotherLocation(`${id}-range`)).fetch, `/media/${id}`, { token, headers: { range: 'bytes=1000-1999' } });
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get('content-range')).toBe(`bytes 1000-1999/${size}`);
-    expect(ranged.headers.get('content-length')).toBe('1000');
-    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(bytes.subarray(1000, 2000));
+    expect(await fakeUpstream.echo(ranged.body)).toEqual({ contentLength: '1000', transferEncoding: null, bytes: 1000, sha256: await sha256Hex(bytes.slice(1000, 2000)) });
 
     const tail = await get(elsewhere.fetch, `/media/${id}`, { token, headers: { range: `bytes=-10` } });
     expect(tail.status).toBe(206);
