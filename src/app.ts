@@ -4,7 +4,7 @@ import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from '
 import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
 import { inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
-import { AccountRegistry, DEFAULT_ACCOUNT_NAME, type Account } from './accounts.js';
+import { AccountRegistry, type Account } from './accounts.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
@@ -14,6 +14,10 @@ import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
+import { mountIngestion } from './http/ingest-routes.js';
+import { createTierIngestor } from './ingest/media-ingestor.js';
+import { createSignatureVerifier, type VerifySignature } from './ingest/webhook-signature.js';
+import type { Ingestion, IngestionOptions } from './ingest/ingestion.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type AccountUpstream, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
@@ -23,7 +27,7 @@ import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 
 /** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
-export interface AppDeps {
+export interface AppDeps extends IngestionOptions {
   readonly config: Config;
   /** The accounts served; config.accounts unless the runtime adds more (WHATSAPP_ACCOUNTS_FILE). */
   readonly accounts?: readonly Account[];
@@ -60,12 +64,17 @@ type Env = {
   };
 };
 
-export interface ProxyApp {
+export interface ProxyApp extends Ingestion {
   readonly app: Hono<Env>;
   readonly memory: MemoryTier;
   readonly loader: MediaLoader;
   /** Replace its accounts to reload them (SIGHUP on Node). */
-  readonly accounts: AccountRegistry<AccountUpstream>;
+  readonly accounts: AccountRegistry<AccountServices>;
+}
+
+/** What is built once per account: its upstream (token, resolver) and its webhook signature check. */
+interface AccountServices extends AccountUpstream {
+  readonly verifySignature: VerifySignature | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -85,8 +94,9 @@ export function createApp(deps: AppDeps): ProxyApp {
   const cache = new MediaCache([memory, ...(deps.sharedTiers ?? []), ...(deps.store ? [deps.store] : [])]);
   // One resolver per account: its lookup cache, not-found memory, single-flight and fail-fast windows
   // (rate limit, rejected token) belong to that account alone.
-  const accounts = new AccountRegistry<AccountUpstream>(deps.accounts ?? config.accounts, (account) => ({
+  const accounts = new AccountRegistry<AccountServices>(deps.accounts ?? config.accounts, (account) => ({
     token: account.token,
+    verifySignature: account.appSecrets.length > 0 ? createSignatureVerifier(account.appSecrets) : undefined,
     resolver: createMediaResolver({
       config,
       token: account.token,
@@ -98,7 +108,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
     }),
   }));
-  const account = (name: string): AccountUpstream => {
+  const account = (name: string): AccountServices => {
     const found = accounts.for(name);
     if (found === undefined) throw new ProxyError('unknown_account');
     return found;
@@ -204,6 +214,20 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
+  // POST/GET /webhooks/whatsapp and POST /prefetch (src/http/ingest-routes.ts).
+  const fallbackIngestor = () => createTierIngestor({ cache, loader, account, maxMediaBytes: config.maxMediaBytes, hasStore: deps.store !== undefined });
+  const ingestion = mountIngestion(app, deps, {
+    config,
+    clock,
+    logger,
+    metrics,
+    background,
+    verifyCallerToken,
+    fallbackIngestor,
+    verifierFor: (name) => accounts.for(name)?.verifySignature,
+    knowsAccount: (name) => accounts.get(name) !== undefined,
+  });
+
   app.get('/media/:id', async (c) => {
     const requestId = c.get('requestId');
     const token = callerToken(c);
@@ -220,7 +244,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       range: c.req.header('range') ?? null,
       ifRange: c.req.header('if-range') ?? null,
     };
-    const served = await serveMedia({ account: DEFAULT_ACCOUNT_NAME, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
+    const served = await serveMedia({ account: grant.account, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;
@@ -230,7 +254,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
-  return { app, memory, loader, accounts };
+  return { app, memory, loader, accounts, ...ingestion };
 }
 
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */

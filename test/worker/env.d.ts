@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     JWT_SECRET: string;
     FAKE_CONTROL_URL: string;
     MEDIA_BUCKET: R2Bucket;
+    WHATSAPP_APP_SECRET: string;
+    PREFETCH_QUEUE: Queue;
   }
   interface GlobalProps {
     mainModule: typeof import('../../src/worker.js');
