@@ -108,4 +108,15 @@ describe('the R2 store through the proxy', () => {
     await isolate.settle();
     expect(isolate.logEntries().filter((entry) => entry.level === 'warn').map((entry) => entry.msg)).toContain('r2 store read failed');
   });
+
+  it('erases an id from R2 on DELETE with the media:delete scope', async () => {
+    await storeThenForget('930000006', 20_000, 56, 'image/webp');
+    const isolate = await anotherLocation('930000006');
+    const token = await callerToken({ media: ['930000006'], scope: 'media:read media:delete' });
+    const res = await get(isolate.fetch, '/media/930000006', { token, method: 'DELETE' });
+    expect(res.status).toBe(204);
+    expect(await bucket.head('default/930000006')).toBeNull();
+    // Meta forgot it and the store no longer has it: gone.
+    expect((await get((await anotherLocation('930000006-after')).fetch, '/media/930000006')).status).toBe(404);
+  });
 });
