@@ -23,6 +23,13 @@ export interface DeleteMediaCommand {
   readonly id: string;
 }
 
+/** The next CDN download of `id` trickles: `chunkBytes` per write, `delayMs` apart. */
+export interface TrickleDownloadCommand {
+  readonly id: string;
+  readonly chunkBytes: number;
+  readonly delayMs: number;
+}
+
 export interface ScriptGraphCommand {
   readonly id: string;
   readonly replies: ReadonlyArray<{ readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }>;

@@ -119,4 +119,24 @@ describe('the R2 store through the proxy', () => {
     // Meta forgot it and the store no longer has it: gone.
     expect((await get((await anotherLocation('930000006-after')).fetch, '/media/930000006')).status).toBe(404);
   });
+
+  it('keeps nothing in R2 of a download that DELETE erased while it ran', async () => {
+    const size = 1_000_000;
+    await fakeUpstream.addMedia({ id: '930000007', size, seed: 57, mimeType: 'video/mp4' });
+    await fakeUpstream.trickleDownload({ id: '930000007', chunkBytes: 50_000, delayMs: 30 });
+    const isolate = freshIsolate(withR2Store());
+    const res = await get(isolate.fetch, '/media/930000007');
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const token = await callerToken({ media: ['930000007'], scope: 'media:delete' });
+    expect((await get(isolate.fetch, '/media/930000007', { token, method: 'DELETE' })).status).toBe(204);
+    // The caller already receiving it still gets the verified bytes; the store keeps none of them.
+    let received = first.value?.byteLength ?? 0;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received += chunk.value.byteLength;
+    await isolate.settle();
+    // Every byte passed through the copy but the one chunk it holds back until commit (r2-store.ts).
+    expect(received).toBe(size);
+    expect(await bucket.head('default/930000007')).toBeNull();
+  });
 });
