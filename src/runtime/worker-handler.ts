@@ -8,10 +8,10 @@ import { consumePrefetchBatch } from '../ingest/consume-queue-batch.js';
 import { createQueueIntake, type QueueProducer } from '../ingest/queue-intake.js';
 import { DEFAULT_RETRY_POLICY } from '../ingest/retry-policy.js';
 import { createJsonLogger, type Logger } from '../logger.js';
-import { createS3Store } from '../store/s3-store.js';
 import { VERSION } from '../version.js';
 import { withFixedLength } from './worker-fixed-length.js';
 import { createWorkerSha256 } from './worker-sha256.js';
+import { createWorkerStore } from './worker-store.js';
 
 export interface WorkerHandlerOptions {
   /** The shared tier's cache; `caches.default` unless a test passes another. */
@@ -34,18 +34,21 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
 
   function build(env: Record<string, unknown>): Built {
     let config;
+    let logger;
+    let store;
     try {
       config = loadConfig(stringVariables(env), 'workers');
+      logger = createJsonLogger(config.logLevel, writeLog);
+      store = createWorkerStore(config, env, logger);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       // Same message as Node prints before exiting; a Worker cannot exit, so every request says so.
       writeLog(JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: `configuration error: ${error.message}`, variable: error.variable }));
       return { configError: error };
     }
-    const logger = createJsonLogger(config.logLevel, writeLog);
+    // Once per isolate, like Node's start line: which store answers (a binding name, never a secret).
+    logger.info({ version: VERSION, store: store?.kind ?? 'none', ...(config.store.kind === 'r2' ? { binding: config.store.binding } : {}) }, 'isolate started');
     const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger, maxItemBytes: config.cacheMaxItemBytes });
-    // An S3-compatible bucket works from a Worker too; FixedLengthStream gives its PUT a Content-Length.
-    const store = config.store.kind === 's3' ? createS3Store({ config: config.store, fetch: globalThis.fetch, logger, timeoutMs: config.upstreamTimeoutMs, withKnownLength: withFixedLength }) : undefined;
     const proxy = createApp({
       config,
       fetch: globalThis.fetch,

@@ -19,6 +19,17 @@ export interface AddedMedia {
   readonly sha256: string;
 }
 
+export interface DeleteMediaCommand {
+  readonly id: string;
+}
+
+/** The next CDN download of `id` trickles: `chunkBytes` per write, `delayMs` apart. */
+export interface TrickleDownloadCommand {
+  readonly id: string;
+  readonly chunkBytes: number;
+  readonly delayMs: number;
+}
+
 export interface ScriptGraphCommand {
   readonly id: string;
   readonly replies: ReadonlyArray<{ readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }>;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AddMediaCommand, AddedMedia, EchoedBody, FakeUpstreamInfo, ScriptGraphCommand, SeenUpstreamRequest } from './fake-control-protocol.js';
+import type { AddMediaCommand, AddedMedia, DeleteMediaCommand, EchoedBody, FakeUpstreamInfo, ScriptGraphCommand, SeenUpstreamRequest, TrickleDownloadCommand } from './fake-control-protocol.js';
 import { FakeWhatsApp, makeBytes, sha256Hex } from './fake-whatsapp.js';
 
 export interface ControlledFake {
@@ -53,6 +53,15 @@ async function handle(fake: FakeWhatsApp, secondToken: string, req: IncomingMess
         ...(command.owner === 'second' ? { owner: secondToken } : {}),
       });
       return { sha256: sha256Hex(bytes) } satisfies AddedMedia;
+    }
+    case 'POST /delete-media':
+      // Meta forgot the id (retention ran out): Graph answers "unknown object" from now on.
+      fake.deleteMedia((body as DeleteMediaCommand).id);
+      return {};
+    case 'POST /trickle-download': {
+      const { id, chunkBytes, delayMs } = body as TrickleDownloadCommand;
+      fake.scriptDownload(id, { trickle: { chunkBytes, delayMs } });
+      return {};
     }
     case 'POST /advance':
       fake.advance((body as { ms: number }).ms);

@@ -6,7 +6,7 @@ import { env } from 'cloudflare:workers';
 import { SignJWT } from 'jose';
 import { inject } from 'vitest';
 import { toHex } from '../../src/hash.js';
-import type { AddMediaCommand, AddedMedia, EchoedBody, ScriptGraphCommand, SeenUpstreamRequest } from '../support/fake-control-protocol.js';
+import type { AddMediaCommand, AddedMedia, DeleteMediaCommand, EchoedBody, ScriptGraphCommand, SeenUpstreamRequest, TrickleDownloadCommand } from '../support/fake-control-protocol.js';
 
 const info = inject('fakeUpstream');
 
@@ -21,6 +21,10 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
 
 export const fakeUpstream = {
   addMedia: (command: AddMediaCommand) => call<AddedMedia>('POST', '/media', command),
+  /** Meta forgets the id: Graph answers it with "unknown object" (100/33), the CDN with 404. */
+  deleteMedia: (id: string) => call<object>('POST', '/delete-media', { id } satisfies DeleteMediaCommand),
+  /** The next CDN download of the id sends `chunkBytes` at a time, `delayMs` apart. */
+  trickleDownload: (command: TrickleDownloadCommand) => call<object>('POST', '/trickle-download', command),
   /** Moves the fake's clock: lookaside URLs issued earlier expire after 5 minutes. */
   advance: (ms: number) => call<object>('POST', '/advance', { ms }),
   scriptGraph: (id: string, ...replies: ScriptGraphCommand['replies']) => call<object>('POST', '/script-graph', { id, replies }),

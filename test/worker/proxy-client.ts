@@ -6,7 +6,7 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { createWorkerHandler } from '../../src/runtime/worker-handler.js';
+import { createWorkerHandler, type WorkerHandlerOptions } from '../../src/runtime/worker-handler.js';
 import { callerToken } from './fake-upstream.js';
 
 export type ProxyFetch = (request: Request) => Promise<Response>;
@@ -21,10 +21,16 @@ export interface FreshIsolate {
   settle(): Promise<void>;
 }
 
-export function freshIsolate(bindings: Record<string, unknown> = env as unknown as Record<string, unknown>): FreshIsolate {
+/** The suite's bindings plus STORE_URL=r2://MEDIA_BUCKET: an isolate with miniflare's local R2 as its store. */
+export function withR2Store(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...(env as unknown as Record<string, unknown>), STORE_URL: 'r2://MEDIA_BUCKET', ...extra };
+}
+
+/** `options.edgeCache` stands in for another Cloudflare location: an edge cache of its own. */
+export function freshIsolate(bindings: Record<string, unknown> = env as unknown as Record<string, unknown>, options: WorkerHandlerOptions = {}): FreshIsolate {
   const lines: string[] = [];
   const contexts: ExecutionContext[] = [];
-  const handler = createWorkerHandler({ writeLog: (line) => lines.push(line) });
+  const handler = createWorkerHandler({ ...options, writeLog: (line) => lines.push(line) });
   return {
     async fetch(request) {
       const ctx = createExecutionContext();
