@@ -34,7 +34,11 @@ export function createCacheIngestor(deps: CacheIngestorDeps): MediaIngestor {
       defaultOnly(account);
       const media = await deps.resolver.resolveMedia(id);
       if (media.size > deps.maxItemBytes) return;
-      await deps.loader.loadIntoMemory(media, inlineBackground);
+      // The tiers' writes that usually outlive a response (the edge cache's put) are awaited here:
+      // "ingested" means kept, and a Queues consumer's pending work may end with its handler.
+      const writes: Promise<unknown>[] = [];
+      await deps.loader.loadIntoMemory(media, { waitUntil: (write) => void writes.push(write.catch(() => {})) });
+      await Promise.all(writes);
     },
   };
 }
