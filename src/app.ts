@@ -1,9 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
-import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
+import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
-import type { StoreTier } from './cache/media-tier.js';
+import { inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
+import { AccountRegistry, type Account } from './accounts.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
@@ -14,11 +15,12 @@ import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
 import { mountIngestion } from './http/ingest-routes.js';
-import { createCacheIngestor } from './ingest/cache-ingestor.js';
+import { createTierIngestor } from './ingest/media-ingestor.js';
+import { createSignatureVerifier, type VerifySignature } from './ingest/webhook-signature.js';
 import type { Ingestion, IngestionOptions } from './ingest/ingestion.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
-import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
+import { createMediaLoader, type AccountUpstream, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
 import { isValidMediaId } from './media/media-id.js';
 import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
@@ -27,6 +29,8 @@ import type { Fetch } from './upstream/fetch-upstream.js';
 /** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
 export interface AppDeps extends IngestionOptions {
   readonly config: Config;
+  /** The accounts served; config.accounts unless the runtime adds more (WHATSAPP_ACCOUNTS_FILE). */
+  readonly accounts?: readonly Account[];
   readonly fetch: Fetch;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -35,7 +39,7 @@ export interface AppDeps extends IngestionOptions {
   readonly version: string;
   readonly metrics?: Metrics;
   /** Shared cache tiers after the per-process memory tier (the Workers Cache API, …). */
-  readonly sharedTiers?: readonly MediaCacheTier[];
+  readonly sharedTiers?: readonly MediaTier[];
   /** The persistent store (src/runtime/*: a directory, S3, R2), read after every cache tier. */
   readonly store?: StoreTier;
   /** Where writes that outlive the response go (Workers: the execution context). */
@@ -63,6 +67,14 @@ type Env = {
 export interface ProxyApp extends Ingestion {
   readonly app: Hono<Env>;
   readonly memory: MemoryTier;
+  readonly loader: MediaLoader;
+  /** Replace its accounts to reload them (SIGHUP on Node). */
+  readonly accounts: AccountRegistry<AccountServices>;
+}
+
+/** What is built once per account: its upstream (token, resolver) and its webhook signature check. */
+interface AccountServices extends AccountUpstream {
+  readonly verifySignature: VerifySignature | undefined;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -79,18 +91,30 @@ export function createApp(deps: AppDeps): ProxyApp {
     maxItemBytes: config.cacheMaxItemBytes,
     onEvict: () => metrics.cacheEviction(),
   });
-  const cache = new MediaCache([memory, ...(deps.sharedTiers ?? [])]);
-  const resolver = createMediaResolver({
-    config,
-    fetch: deps.fetch,
-    clock,
-    logger,
-    userAgent,
-    metrics,
-    ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
-  });
-  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
-  const serveMedia = createMediaServer({ config, cache, resolver, loader, metrics });
+  const cache = new MediaCache([memory, ...(deps.sharedTiers ?? []), ...(deps.store ? [deps.store] : [])]);
+  // One resolver per account: its lookup cache, not-found memory, single-flight and fail-fast windows
+  // (rate limit, rejected token) belong to that account alone.
+  const accounts = new AccountRegistry<AccountServices>(deps.accounts ?? config.accounts, (account) => ({
+    token: account.token,
+    verifySignature: account.appSecrets.length > 0 ? createSignatureVerifier(account.appSecrets) : undefined,
+    resolver: createMediaResolver({
+      config,
+      token: account.token,
+      fetch: deps.fetch,
+      clock,
+      logger,
+      userAgent,
+      metrics,
+      ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
+    }),
+  }));
+  const account = (name: string): AccountServices => {
+    const found = accounts.for(name);
+    if (found === undefined) throw new ProxyError('unknown_account');
+    return found;
+  };
+  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, account, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
+  const serveMedia = createMediaServer({ config, cache, account, loader, metrics, withKnownLength: deps.withKnownLength });
   const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
 
   const app = new Hono<Env>();
@@ -182,6 +206,7 @@ export function createApp(deps: AppDeps): ProxyApp {
         status: 'ok',
         version: deps.version,
         cache: { bytes: memory.bytes, entries: memory.entries, maxBytes: config.cacheMaxBytes },
+        store: deps.store === undefined ? { kind: 'none' } : { kind: deps.store.kind, ...deps.store.fill?.() },
       },
       { 'x-request-id': c.get('requestId') },
     ),
@@ -190,8 +215,18 @@ export function createApp(deps: AppDeps): ProxyApp {
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
   // POST/GET /webhooks/whatsapp and POST /prefetch (src/http/ingest-routes.ts).
-  const fallbackIngestor = () => createCacheIngestor({ cache, resolver, loader, maxItemBytes: config.cacheMaxItemBytes });
-  const ingestion = mountIngestion(app, deps, { config, clock, logger, metrics, background, verifyCallerToken, fallbackIngestor });
+  const fallbackIngestor = () => createTierIngestor({ cache, loader, account, maxMediaBytes: config.maxMediaBytes, hasStore: deps.store !== undefined });
+  const ingestion = mountIngestion(app, deps, {
+    config,
+    clock,
+    logger,
+    metrics,
+    background,
+    verifyCallerToken,
+    fallbackIngestor,
+    verifierFor: (name) => accounts.for(name)?.verifySignature,
+    knowsAccount: (name) => accounts.get(name) !== undefined,
+  });
 
   app.get('/media/:id', async (c) => {
     const requestId = c.get('requestId');
@@ -209,7 +244,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       range: c.req.header('range') ?? null,
       ifRange: c.req.header('if-range') ?? null,
     };
-    const served = await serveMedia(id, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
+    const served = await serveMedia({ account: grant.account, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;
@@ -219,7 +254,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
-  return { app, memory, ...ingestion };
+  return { app, memory, loader, accounts, ...ingestion };
 }
 
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */

@@ -1,3 +1,4 @@
+import { ACCOUNT_NAME, checkAppSecrets, DEFAULT_ACCOUNT_NAME, splitSecrets, type Account } from './accounts.js';
 import { checkTransport, normaliseHostEntry } from './upstream/url-policy.js';
 
 /**
@@ -91,7 +92,10 @@ export interface AuthConfig {
 export interface Config {
   readonly port: number;
   readonly host: string;
-  readonly whatsappToken: string;
+  /** Accounts from the environment: `default` (WHATSAPP_TOKEN) and those WHATSAPP_ACCOUNTS names. */
+  readonly accounts: readonly Account[];
+  /** WHATSAPP_ACCOUNTS_FILE: more accounts in a JSON file, read by the runtime at start and on reload. */
+  readonly accountsFile: string | undefined;
   readonly graphApiUrl: string;
   readonly graphApiVersion: string;
   readonly graphMaxRetries: number;
@@ -117,8 +121,6 @@ export interface Config {
 }
 
 export interface WebhookConfig {
-  /** WHATSAPP_APP_SECRET: every listed secret is accepted (rotation). Empty: the webhook endpoints are off (404). */
-  readonly appSecrets: readonly string[];
   /** WEBHOOK_VERIFY_TOKEN, for Meta's GET handshake; unset: every handshake answers 403. */
   readonly verifyToken: string | undefined;
 }
@@ -304,7 +306,43 @@ function loadStoreConfig(env: Env, runtime: Runtime): StoreConfig {
   return { kind: 'directory', path, maxBytes, maxAgeMs: maxAgeDays * 86_400_000 };
 }
 
+/**
+ * WHATSAPP_TOKEN (+ WHATSAPP_APP_SECRET) is the account `default`; WHATSAPP_ACCOUNTS=acme,globex adds
+ * WHATSAPP_TOKEN_ACME, WHATSAPP_APP_SECRET_ACME, … (names upper-cased): the same names work as Node
+ * environment variables and as Workers secrets. The default account need not exist when others do.
+ */
+function loadAccounts(env: Env): { accounts: Account[]; accountsFile: string | undefined } {
+  const accounts: Account[] = [];
+  const defaultToken = optional(env, 'WHATSAPP_TOKEN');
+  if (defaultToken !== undefined) accounts.push({ name: DEFAULT_ACCOUNT_NAME, token: defaultToken, appSecrets: appSecrets(env, 'WHATSAPP_APP_SECRET') });
+  for (const name of list(optional(env, 'WHATSAPP_ACCOUNTS') ?? '')) {
+    if (!ACCOUNT_NAME.test(name)) throw new ConfigError('WHATSAPP_ACCOUNTS', `"${name.slice(0, 40)}" is not an account name (1-32 of a-z 0-9 _)`);
+    if (name === DEFAULT_ACCOUNT_NAME) throw new ConfigError('WHATSAPP_ACCOUNTS', 'the default account is WHATSAPP_TOKEN; do not list it');
+    if (accounts.some((a) => a.name === name)) throw new ConfigError('WHATSAPP_ACCOUNTS', `"${name}" is listed twice`);
+    const suffix = name.toUpperCase();
+    accounts.push({ name, token: required(env, `WHATSAPP_TOKEN_${suffix}`), appSecrets: appSecrets(env, `WHATSAPP_APP_SECRET_${suffix}`) });
+  }
+  const accountsFile = optional(env, 'WHATSAPP_ACCOUNTS_FILE');
+  if (accounts.length === 0 && accountsFile === undefined) throw new ConfigError('WHATSAPP_TOKEN', 'is required but not set (or configure WHATSAPP_ACCOUNTS / WHATSAPP_ACCOUNTS_FILE)');
+  return { accounts, accountsFile };
+}
+
+function appSecrets(env: Env, name: string): string[] {
+  const secrets = splitSecrets(optional(env, name) ?? '');
+  const short = checkAppSecrets(secrets);
+  if (short !== undefined) throw new ConfigError(name, short);
+  return secrets;
+}
+
+/** The accounts of the environment and of WHATSAPP_ACCOUNTS_FILE together; a name in both is an error. */
+export function mergeAccounts(fromEnv: readonly Account[], fromFile: readonly Account[]): Account[] {
+  const clash = fromFile.find((f) => fromEnv.some((e) => e.name === f.name));
+  if (clash) throw new ConfigError('WHATSAPP_ACCOUNTS_FILE', `account "${clash.name}" is also configured in the environment`);
+  return [...fromEnv, ...fromFile];
+}
+
 export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
+  const accounts = loadAccounts(env);
   const logLevel = value(env, 'LOG_LEVEL').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -351,7 +389,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   return {
     port: integer(env, 'PORT', 0, 65535),
     host: value(env, 'HOST'),
-    whatsappToken: required(env, 'WHATSAPP_TOKEN'),
+    ...accounts,
     graphApiUrl: httpUrl('GRAPH_API_URL', value(env, 'GRAPH_API_URL')),
     graphApiVersion: version,
     graphMaxRetries: integer(env, 'GRAPH_MAX_RETRIES', 0, 10),
@@ -369,24 +407,19 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     auth: loadAuthConfig(env),
     store: loadStoreConfig(env, runtime),
     maxMediaBytes: integer(env, 'MAX_MEDIA_BYTES', 1, 5 * 1024 ** 3),
-    webhook: loadWebhookConfig(env),
+    webhook: loadWebhookConfig(env, accounts.accounts, accounts.accountsFile),
     prefetchQueueMax: integer(env, 'PREFETCH_QUEUE_MAX', 1, 10_000_000),
     prefetchConcurrency: integer(env, 'PREFETCH_CONCURRENCY', 1, 64),
   };
 }
 
-/** Meta app secrets are 32 hex characters; anything much shorter is a paste error, not a secret. */
-const MIN_APP_SECRET_LENGTH = 16;
-
-function loadWebhookConfig(env: Env): WebhookConfig {
-  const appSecrets = list(optional(env, 'WHATSAPP_APP_SECRET') ?? '');
-  for (const secret of appSecrets) {
-    if (secret.length < MIN_APP_SECRET_LENGTH) throw new ConfigError('WHATSAPP_APP_SECRET', `each secret must be at least ${MIN_APP_SECRET_LENGTH} characters`);
-  }
+function loadWebhookConfig(env: Env, accounts: readonly Account[], accountsFile: string | undefined): WebhookConfig {
   const verifyToken = optional(env, 'WEBHOOK_VERIFY_TOKEN');
-  // A verify token without a secret would pass Meta's handshake on an endpoint that then answers
+  // A verify token without any app secret would pass Meta's handshake on an endpoint that then answers
   // 404 to every delivery: refuse the half-configuration at start instead.
-  if (verifyToken !== undefined && appSecrets.length === 0) throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'needs WHATSAPP_APP_SECRET (the webhook endpoints are off without it)');
+  if (verifyToken !== undefined && accountsFile === undefined && accounts.every((a) => a.appSecrets.length === 0)) {
+    throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'needs WHATSAPP_APP_SECRET (the webhook endpoints are off without it)');
+  }
   if (verifyToken !== undefined && verifyToken.length > 256) throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'must be at most 256 characters');
-  return { appSecrets, verifyToken };
+  return { verifyToken };
 }

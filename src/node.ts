@@ -13,6 +13,8 @@ import { openFileJournal, type FileJournal } from './runtime/file-journal.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
+import { readAccounts } from './runtime/accounts-file.js';
+import { openNodeStore } from './runtime/node-store.js';
 import { createPrometheusMetrics } from './runtime/prometheus-metrics.js';
 import { VERSION } from './version.js';
 
@@ -22,12 +24,14 @@ function readConfig(): Config {
   try {
     return loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`whatsapp-media-proxy: configuration error: ${error.message}`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) configurationError(error);
     throw error;
   }
+}
+
+function configurationError(error: ConfigError): never {
+  console.error(`whatsapp-media-proxy: configuration error: ${error.message}`);
+  process.exit(1);
 }
 
 /**
@@ -42,17 +46,31 @@ async function openJournal(dir: string): Promise<FileJournal> {
   try {
     return await openFileJournal(dir);
   } catch (error) {
-    console.error(`whatsapp-media-proxy: cannot open the prefetch journal (${dir}): ${describeError(error).message}`);
+    console.error(`whatsapp-media-proxy: cannot open the prefetch journal: ${describeError(error).message}`);
     process.exit(1);
   }
 }
 
 const config = readConfig();
 const logger = createPinoLogger(config.logLevel);
+let accounts;
+try {
+  accounts = readAccounts(config);
+} catch (error) {
+  if (error instanceof ConfigError) configurationError(error);
+  throw error;
+}
 const prometheus = createPrometheusMetrics();
+const store = await openNodeStore(config.store, { clock: systemClock, logger, metrics: prometheus.metrics }).catch((error: unknown) => {
+  if (error instanceof ConfigError) configurationError(error);
+  throw error;
+});
+const storeFill = store?.fill?.bind(store);
+if (storeFill) prometheus.observeStore(storeFill);
 const prefetchJournal = await openJournal(journalDir(config));
-const { app, memory, prefetchQueue } = createApp({
+const { app, memory, prefetchQueue, accounts: registry } = createApp({
   config,
+  accounts,
   fetch: globalThis.fetch,
   clock: systemClock,
   logger,
@@ -60,6 +78,7 @@ const { app, memory, prefetchQueue } = createApp({
   version: VERSION,
   metrics: prometheus.metrics,
   metricsEndpoint: prometheus.scrape,
+  ...(store ? { store } : {}),
   prefetchJournal,
 });
 prometheus.observeCache(memory);
@@ -70,7 +89,7 @@ if (prefetchQueue) {
 }
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  logger.info({ address: info.address, port: info.port, version: VERSION }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
+  logger.info({ address: info.address, port: info.port, version: VERSION, store: store?.kind ?? 'none', ...storeFill?.() }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
 });
 
 process.on('unhandledRejection', (error) => logger.error({ error: describeError(error) }, 'unhandled rejection'));
@@ -101,4 +120,15 @@ function shutdown(signal: string) {
   setInterval(() => http.closeIdleConnections(), 50).unref();
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+// Reload WHATSAPP_ACCOUNTS_FILE without dropping a request: running requests keep their account;
+// a bad file keeps the accounts in force.
+process.on('SIGHUP', () => {
+  try {
+    const next = readAccounts(config);
+    registry.replace(next);
+    logger.info({ accounts: next.length }, 'accounts reloaded');
+  } catch (error) {
+    logger.error({ error: error instanceof ConfigError ? error.message : describeError(error) }, 'accounts not reloaded; keeping the previous ones');
+  }
+});
 process.on('SIGINT', () => shutdown('SIGINT'));

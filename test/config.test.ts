@@ -102,12 +102,11 @@ describe('loadConfig', () => {
 
   it('reads the webhook and prefetch settings: secrets to rotate, the verify token, queue bounds', () => {
     const secrets = ['a'.repeat(32), 'b'.repeat(32)];
-    expect(loadConfig({ ...base, WHATSAPP_APP_SECRET: ` ${secrets[0]} , ${secrets[1]} `, WEBHOOK_VERIFY_TOKEN: 'tok', PREFETCH_QUEUE_MAX: '50', PREFETCH_CONCURRENCY: '8' })).toMatchObject({
-      webhook: { appSecrets: secrets, verifyToken: 'tok' },
-      prefetchQueueMax: 50,
-      prefetchConcurrency: 8,
-    });
-    expect(loadConfig(base)).toMatchObject({ webhook: { appSecrets: [], verifyToken: undefined }, prefetchQueueMax: 10_000, prefetchConcurrency: 4 });
+    const config = loadConfig({ ...base, WHATSAPP_APP_SECRET: ` ${secrets[0]} , ${secrets[1]} `, WEBHOOK_VERIFY_TOKEN: 'tok', PREFETCH_QUEUE_MAX: '50', PREFETCH_CONCURRENCY: '8' });
+    expect(config).toMatchObject({ webhook: { verifyToken: 'tok' }, prefetchQueueMax: 50, prefetchConcurrency: 8 });
+    expect(config.accounts.find((a) => a.name === 'default')?.appSecrets).toEqual(secrets);
+    expect(loadConfig(base)).toMatchObject({ webhook: { verifyToken: undefined }, prefetchQueueMax: 10_000, prefetchConcurrency: 4 });
+    expect(loadConfig(base).accounts.find((a) => a.name === 'default')?.appSecrets).toEqual([]);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type ProtectedHeaderParameters, type JWTVerifyGetKey, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { DEFAULT_ACCOUNT } from '../cache/media-tier.js';
+import { DEFAULT_ACCOUNT_NAME as DEFAULT_ACCOUNT } from '../accounts.js';
 import type { Clock } from '../clock.js';
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type AuthConfig } from '../config.js';
 import { ProxyError } from '../errors.js';

@@ -25,8 +25,6 @@ export interface MediaKey {
   readonly id: string;
 }
 
-export const DEFAULT_ACCOUNT = 'default';
-
 /** The one string form of a key, for maps, object names and file paths. */
 export function keyPath(key: MediaKey): string {
   return `${key.account}/${key.id}`;
@@ -59,6 +57,21 @@ export interface TierHit {
    * offset, a ranged GET). Rejects when the entry vanished or is unreadable since `get`.
    */
   open(range: ByteRange | undefined): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** A hit on bytes held in memory: sliced for a range, never copied. */
+export function bytesHit(meta: MediaMeta, bytes: Uint8Array<ArrayBuffer>): TierHit & { readonly bytes: Uint8Array<ArrayBuffer> } {
+  return {
+    meta,
+    bytes,
+    open: async (range) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(range ? bytes.subarray(range.start, range.end + 1) : bytes);
+          controller.close();
+        },
+      }),
+  };
 }
 
 /** A copy being taken. Chunks arrive in order; nothing is readable before commit(). */

@@ -1,6 +1,6 @@
 import type { Context, Env as HonoEnv, Hono } from 'hono';
 import { grantCovers, type VerifyCallerToken } from '../auth/verify-caller-token.js';
-import type { Background } from '../cache/media-cache.js';
+import type { Background } from '../cache/media-tier.js';
 import { ProxyError } from '../errors.js';
 import type { JobState, PrefetchIntake, PrefetchJob } from '../ingest/prefetch-job.js';
 import { isValidMediaId } from '../media/media-id.js';

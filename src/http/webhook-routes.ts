@@ -1,7 +1,7 @@
 import type { Context, Env as HonoEnv, Hono } from 'hono';
 import { timingSafeEqual } from 'hono/utils/buffer';
-import type { Background } from '../cache/media-cache.js';
-import { DEFAULT_ACCOUNT } from '../cache/media-tier.js';
+import type { Background } from '../cache/media-tier.js';
+import { DEFAULT_ACCOUNT_NAME as DEFAULT_ACCOUNT } from '../accounts.js';
 import type { WebhookConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { extractMedia } from '../ingest/extract-media.js';
@@ -17,38 +17,50 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
 const CHALLENGE = /^[0-9A-Za-z_-]{1,128}$/;
 
 export interface WebhookRouteDeps {
-  /** The default account's webhook settings (issue 13 adds `/webhooks/whatsapp/:account`). */
   readonly webhook: WebhookConfig;
+  /** The account's signature check; undefined when the account is unknown or has no app secret. */
+  readonly verifierFor: (account: string) => VerifySignature | undefined;
   readonly intake: PrefetchIntake;
   readonly background: (c: Context) => Background;
   readonly logger: Logger;
 }
 
 /**
- * `GET /webhooks/whatsapp` (Meta's verification handshake) and `POST /webhooks/whatsapp` (deliveries).
- * Without WHATSAPP_APP_SECRET nothing is registered, so both answer the app's 404: an endpoint that
- * cannot check signatures must not take deliveries (several projects skip the check when no secret
- * is set; this one does not exist instead).
+ * `GET /webhooks/whatsapp` (Meta's verification handshake) and `POST /webhooks/whatsapp` (deliveries)
+ * for the default account; `/webhooks/whatsapp/:account` for the others, each checked with its own
+ * app secret. An account without an app secret has no webhook: 404, like an unknown account. An
+ * endpoint that cannot check signatures must not take deliveries (several projects skip the check
+ * when no secret is set; here it does not exist instead).
  */
 export function registerWebhookRoutes<E extends HonoEnv>(app: Hono<E>, deps: WebhookRouteDeps): void {
-  if (deps.webhook.appSecrets.length === 0) return;
-  const verifySignature = createSignatureVerifier(deps.webhook.appSecrets);
-  const path = '/webhooks/whatsapp';
+  for (const path of ['/webhooks/whatsapp', '/webhooks/whatsapp/:account']) {
+    const accountOf = (c: Context): { account: string; verify: VerifySignature } => {
+      const account = c.req.param('account') ?? DEFAULT_ACCOUNT;
+      const verify = deps.verifierFor(account);
+      if (verify === undefined) throw new ProxyError('not_found');
+      return { account, verify };
+    };
 
-  app.get(path, async (c) => {
-    if (c.req.query('hub.mode') !== 'subscribe' || !(await verifyTokenMatches(deps.webhook.verifyToken, c.req.query('hub.verify_token')))) {
-      throw new ProxyError('verification_failed');
-    }
-    const challenge = c.req.query('hub.challenge') ?? '';
-    if (!CHALLENGE.test(challenge)) throw new ProxyError('invalid_request', { detail: 'hub.challenge must be a short alphanumeric value' });
-    return textResponse(200, challenge, 'text/plain; charset=utf-8');
-  });
+    app.get(path, async (c) => {
+      accountOf(c);
+      if (c.req.query('hub.mode') !== 'subscribe' || !(await verifyTokenMatches(deps.webhook.verifyToken, c.req.query('hub.verify_token')))) {
+        throw new ProxyError('verification_failed');
+      }
+      const challenge = c.req.query('hub.challenge') ?? '';
+      if (!CHALLENGE.test(challenge)) throw new ProxyError('invalid_request', { detail: 'hub.challenge must be a short alphanumeric value' });
+      return textResponse(200, challenge, 'text/plain; charset=utf-8');
+    });
 
-  app.post(path, (c) => receiveDelivery(c, DEFAULT_ACCOUNT, verifySignature, deps));
+    app.post(path, (c) => {
+      const { account, verify } = accountOf(c);
+      return receiveDelivery(c, account, verify, deps);
+    });
 
-  app.all(path, () => {
-    throw new ProxyError('method_not_allowed', { headers: { allow: 'GET, POST' } });
-  });
+    app.all(path, (c) => {
+      accountOf(c);
+      throw new ProxyError('method_not_allowed', { headers: { allow: 'GET, POST' } });
+    });
+  }
 }
 
 async function verifyTokenMatches(expected: string | undefined, given: string | undefined): Promise<boolean> {

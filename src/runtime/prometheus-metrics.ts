@@ -12,6 +12,8 @@ export interface PrometheusMetrics {
   readonly registry: Registry;
   /** Reports a cache tier's fill (bytes and entries held) as gauges, read at scrape time. */
   observeCache(tier: { readonly bytes: number; readonly entries: number }): void;
+  /** Reports a bounded store's fill (the directory store) as gauges, read at scrape time. */
+  observeStore(fill: () => { readonly bytes: number; readonly entries: number }): void;
   /** Reports the prefetch queue's depth (jobs waiting or running) as a gauge, read at scrape time. */
   observePrefetchQueue(queue: { readonly depth: number }): void;
   /** The text exposition format, for GET /metrics. */
@@ -75,6 +77,36 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const integrityMismatches = new Counter({ name: `${PREFIX}integrity_mismatches_total`, help: 'Downloads whose bytes did not match Graph sha256 (not served, not cached).', registers });
   const downloadsInFlight = new Gauge({ name: `${PREFIX}downloads_in_flight`, help: 'CDN bodies being transferred right now.', registers });
 
+  const storeWrites = new Counter({
+    name: `${PREFIX}store_writes_total`,
+    help: 'Copies for the store, by outcome: ok (committed), failed (the store errored), refused (the download failed verification).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const storeBytesWritten = new Counter({ name: `${PREFIX}store_written_bytes_total`, help: 'Bytes of the files committed to the store.', registers });
+  const storeEvictions = new Counter({
+    name: `${PREFIX}store_evictions_total`,
+    help: 'Stored files removed, by reason: size (STORE_MAX_BYTES), age (STORE_MAX_AGE_DAYS), malformed.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  let storeFill: (() => { readonly bytes: number; readonly entries: number }) | undefined;
+  new Gauge({
+    name: `${PREFIX}store_bytes`,
+    help: 'Bytes held by the directory store (files this process knows of).',
+    registers,
+    collect() {
+      this.set(storeFill?.().bytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}store_entries`,
+    help: 'Files held by the directory store.',
+    registers,
+    collect() {
+      this.set(storeFill?.().entries ?? 0);
+    },
+  });
   const prefetchJobs = new Counter({
     name: `${PREFIX}prefetch_jobs_total`,
     help: 'Prefetch jobs (webhook deliveries, POST /prefetch) by event: accepted, done, already_stored, retried, failed (dropped).',
@@ -142,6 +174,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     integrityMismatch: () => integrityMismatches.inc(),
     downloadStarted: () => downloadsInFlight.inc(),
     downloadFinished: () => downloadsInFlight.dec(),
+    storeWrite(outcome, bytes) {
+      storeWrites.inc({ outcome });
+      if (bytes > 0) storeBytesWritten.inc(bytes);
+    },
+    storeEviction: (reason) => storeEvictions.inc({ reason }),
     prefetchJob: (event, count = 1) => prefetchJobs.inc({ event }, count),
   };
 
@@ -150,6 +187,9 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     registry,
     observeCache(tier) {
       observed = tier;
+    },
+    observeStore(fill) {
+      storeFill = fill;
     },
     observePrefetchQueue(queue) {
       observedQueue = queue;

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { TEST_SECRET } from '../support/proxy-harness.js';
+import { startProxyProcess, type ProxyProcess } from '../support/proxy-process.js';
 
 const VIDEO_ID = '9876543210';
 const video = makeBytes(600_000, 11);
@@ -116,7 +117,8 @@ describe('graceful shutdown of the Node entrypoint', () => {
 
   it('cuts off a stuck download after SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
     fake.setDownloadFault(VIDEO_ID, { stallAfterBytes: 100_000 });
-    const proxy = await startProxy({ SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000' });
+    // No store: the test before this one stored the video, and a store hit is not stuck.
+    const proxy = await startProxy({ SHUTDOWN_TIMEOUT_MS: '300', UPSTREAM_TIMEOUT_MS: '60000', STORE_URL: 'none' });
     const download = await startDownload(proxy.port, await callerToken());
     expect(download.status).toBe(200);
     await download.firstChunk;
