@@ -51,7 +51,7 @@ async function until(check: () => boolean, what: () => string): Promise<void> {
 }
 
 describe('prefetch durability on Node', () => {
-  it('downloads the media of a delivery and of a prefetch after a SIGKILL right after the answers', async () => {
+  it('downloads the media of a delivery and of a prefetch after a SIGKILL right after the answers', { timeout: 90_000 }, async () => {
     const env = { WHATSAPP_APP_SECRET: SECRET, GRAPH_MAX_RETRIES: '0' };
     // The first lookups of both ids hang: the killed process cannot have finished either job.
     for (const id of [WEBHOOK_ID, PREFETCH_ID]) fake.scriptGraph(id, { status: 500, body: {}, delayMs: 30_000 });
