@@ -37,6 +37,9 @@ export default defineConfig({
               miniflare: {
                 bindings: {
                   WHATSAPP_TOKEN: fake.token,
+                  // A second business account, as Workers secrets name it (README: Several business accounts).
+                  WHATSAPP_ACCOUNTS: 'acme',
+                  WHATSAPP_TOKEN_ACME: fake.secondToken,
                   JWT_SECRET: WORKER_TEST_SECRET,
                   GRAPH_API_URL: fake.origin,
                   MEDIA_HOSTS: '127.0.0.1',

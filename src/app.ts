@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
+import { createCallerTokenVerifier, grantCovers, type CallerGrant, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
 import { inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
@@ -77,6 +77,9 @@ interface AccountServices extends AccountUpstream {
   readonly verifySignature: VerifySignature | undefined;
 }
 
+/** OAuth-style scope a caller token needs for DELETE /media/:id. */
+export const DELETE_SCOPE = 'media:delete';
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BASE_HEADERS_ENTRIES = Object.entries(BASE_HEADERS);
 
@@ -119,7 +122,7 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   const app = new Hono<Env>();
   const corsEnabled = config.corsOrigins.length > 0;
-  const mediaMethods = corsEnabled ? 'GET, HEAD, OPTIONS' : 'GET, HEAD';
+  const mediaMethods = corsEnabled ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, DELETE';
 
   // One middleware, one layer per request:
   // - a log line per request: method, path (never the query: it may hold ?token=), status, duration,
@@ -228,14 +231,20 @@ export function createApp(deps: AppDeps): ProxyApp {
     knowsAccount: (name) => accounts.get(name) !== undefined,
   });
 
-  app.get('/media/:id', async (c) => {
-    const requestId = c.get('requestId');
+  /** The caller's grant for this media id: a valid token whose `media` claim covers the id. */
+  async function authorize(c: Context<Env>): Promise<{ grant: CallerGrant; id: string }> {
     const token = callerToken(c);
     if (token === undefined) throw new ProxyError('unauthorized', { detail: 'send Authorization: Bearer <token> or ?token=' });
     const grant = await verifyCallerToken(token);
-    const id = c.req.param('id');
+    const id = c.req.param('id') ?? '';
     if (!isValidMediaId(id)) throw new ProxyError('invalid_media_id');
     if (!grantCovers(grant, id)) throw new ProxyError('forbidden');
+    return { grant, id };
+  }
+
+  app.get('/media/:id', async (c) => {
+    const requestId = c.get('requestId');
+    const { grant, id } = await authorize(c);
 
     const ask: MediaAsk = {
       head: c.req.method === 'HEAD',
@@ -248,6 +257,19 @@ export function createApp(deps: AppDeps): ProxyApp {
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;
+  });
+
+  // Erasure: every tier this proxy reaches (memory, store, this location's edge cache), and any copy
+  // a running download was about to keep. 204 also when nothing was there.
+  app.delete('/media/:id', async (c) => {
+    const { grant, id } = await authorize(c);
+    if (!grant.scope.has(DELETE_SCOPE)) throw new ProxyError('insufficient_scope', { detail: `the token needs the ${DELETE_SCOPE} scope` });
+    const key = { account: grant.account, id };
+    account(key.account);
+    loader.forget(key);
+    await cache.delete(key, background(c));
+    logger.info({ requestId: c.get('requestId'), mediaId: id, account: key.account }, 'media erased');
+    return new Response(null, { status: 204, headers: { 'x-request-id': c.get('requestId') } });
   });
 
   app.all('/media/:id', () => {
