@@ -66,6 +66,42 @@ describe('the demo', () => {
     expect(storedBytes()).toBeGreaterThanOrEqual(photo.byteLength);
   });
 
+  it('receives a new message: the demo server posts a signed delivery, and the proxy stores the photo before anyone views it', async () => {
+    const received = await fetch(new URL('messages', demo.url), { method: 'POST' });
+    expect(received.status).toBe(200);
+    const text = await received.text();
+    expect(text).not.toContain(demo.appSecret);
+    const { id, bubble, ingested } = JSON.parse(text) as { id: string; bubble: string; ingested: unknown };
+    expect(SAMPLES.map((s) => s.id)).not.toContain(id);
+    expect(ingested).toEqual({ graphLookups: 1, cdnDownloads: 1 });
+    expect(existsSync(join(demo.dataDir, 'store', 'default', id))).toBe(true);
+    expect(demo.proxy.lines.filter((l) => l.msg === 'request' && l.path === `/media/${id}`)).toEqual([]);
+
+    const link = /<img data-media-id="(\d+)" src="([^"]+)"/.exec(bubble);
+    expect(link?.[1]).toBe(id);
+    const photo = await fetch(link![2]!.replaceAll('&amp;', '&'));
+    expect(photo.status).toBe(200);
+    expect(Buffer.from(await photo.arrayBuffer()).equals(await readFile(join(SAMPLES_DIR, 'photo.jpg')))).toBe(true);
+
+    const view = await fetch(new URL(`messages/${id}/view`, demo.url));
+    expect(view.status).toBe(200);
+    const report = (await view.json()) as { cache: string; requests: number; now: unknown; summary: string };
+    expect(report).toMatchObject({ status: 200, cache: expect.stringMatching(/^hit:/), requests: 1, now: { graphLookups: 1, cdnDownloads: 1 } });
+    expect(report.summary).toContain('no Graph lookup and no CDN download at view time');
+  });
+
+  it('refuses to receive a message when another site\'s page asks', async () => {
+    const deliveries = () => demo.proxy.lines.filter((l) => l.msg === 'request' && l.path === '/webhooks/whatsapp').length;
+    const [deliveriesBefore, lookupsBefore] = [deliveries(), demo.fake.count('graph')];
+    const refused = await fetch(new URL('messages', demo.url), { method: 'POST', headers: { origin: 'http://elsewhere.example' } });
+    expect(refused.status).toBe(403);
+    // Give a delivery, had one been sent, the time to be logged.
+    await fetch(`${demo.proxyUrl}/healthz`);
+    expect(deliveries()).toBe(deliveriesBefore);
+    expect(demo.fake.count('graph')).toBe(lookupsBefore);
+    expect((await fetch(new URL('messages/1000000000000001/view', demo.url))).status).toBe(404);
+  });
+
   it('stops the proxy and removes its temporary data when stopped', async () => {
     const other = await startDemo();
     expect(existsSync(other.dataDir)).toBe(true);

@@ -127,7 +127,6 @@ describe('methods on /media/:id', () => {
   });
   afterEach(() => h.close());
 
-  // DELETE is erasure (README "Erasure"), so it is in Allow and not among these.
   it.each(['POST', 'PUT', 'PATCH', 'OPTIONS', 'PROPFIND'])('%s gets 405 with Allow: GET, HEAD, DELETE, before any auth or upstream call', async (method) => {
     const res = await h.get(`/media/${IMAGE}`, { method, token: null });
     expect(res.status).toBe(405);

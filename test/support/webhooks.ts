@@ -23,8 +23,18 @@ export function signature(body: Uint8Array | string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** A delivery with one media message per id, of the given type. */
-export function deliveryOf(ids: readonly string[], type = 'image'): string {
+export interface DeliveryOptions {
+  /** The message type, and the key its media object sits under (default image). */
+  readonly type?: string;
+  readonly mimeType?: string;
+  /** As the webhook carries it: hex or, as has been seen, base64. */
+  readonly sha256?: string;
+  readonly caption?: string;
+}
+
+/** A delivery with one media message per id, of the given type, shaped as Meta sends it (see the fixtures). */
+export function deliveryOf(ids: readonly string[], options: DeliveryOptions = {}): string {
+  const { type = 'image', mimeType = 'image/jpeg', sha256 = 'a'.repeat(64), caption } = options;
   return JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [
@@ -35,7 +45,14 @@ export function deliveryOf(ids: readonly string[], type = 'image'): string {
             field: 'messages',
             value: {
               messaging_product: 'whatsapp',
-              messages: ids.map((id, i) => ({ from: '5511987654321', id: `wamid.t${i}`, timestamp: '1750000000', type, [type]: { mime_type: 'image/jpeg', sha256: 'a'.repeat(64), id } })),
+              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
+              messages: ids.map((id, i) => ({
+                from: '5511987654321',
+                id: `wamid.t${i}`,
+                timestamp: '1750000000',
+                type,
+                [type]: { ...(caption === undefined ? {} : { caption }), mime_type: mimeType, sha256, id },
+              })),
             },
           },
         ],
