@@ -1,5 +1,4 @@
 import type { MediaCache } from '../cache/media-cache.js';
-import { inlineBackground } from '../cache/media-tier.js';
 import { ProxyError } from '../errors.js';
 import type { AccountUpstream, MediaLoader } from '../media/media-loader.js';
 import type { MediaIngestor } from './prefetch-job.js';
@@ -30,7 +29,11 @@ export function createTierIngestor(deps: TierIngestorDeps): MediaIngestor {
       const key = { account, id };
       const media = await deps.account(account).resolver.resolveMedia(id);
       if (media.size > deps.maxMediaBytes) throw new ProxyError('media_too_large');
-      const outcome = await deps.loader.fill(key, media, inlineBackground);
+      // The tiers' writes that usually outlive a response (the edge cache's put) are awaited here:
+      // "ingested" means kept, and a Queues consumer's pending work may end with its handler.
+      const writes: Promise<unknown>[] = [];
+      const outcome = await deps.loader.fill(key, media, { waitUntil: (write) => void writes.push(write.catch(() => {})) });
+      await Promise.all(writes);
       // The download was verified, but the store failed to keep it: worth another attempt later.
       if (deps.hasStore && !outcome.committed.some((w) => w.tier === 'store')) {
         throw new ProxyError('upstream_unavailable', { detail: 'the store did not keep the media' });

@@ -39,6 +39,17 @@ describe('POST /prefetch', () => {
     expect(h.fake.count('cdn')).toBe(3);
   });
 
+  it('a viewer asking for an id being prefetched joins that download', async () => {
+    h.fake.scriptDownload(IDS[0]!, { trickle: { chunkBytes: 500, delayMs: 20 } });
+    expect((await prefetch({ media: [IDS[0]] }, await serviceToken())).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 50));
+    const view = await h.get(`/media/${IDS[0]}`);
+    expect(view.status).toBe(200);
+    expect((await view.arrayBuffer()).byteLength).toBe(4_000);
+    await h.proxy.prefetchQueue!.idle();
+    expect(h.fake.count('cdn', IDS[0])).toBe(1);
+  });
+
   it('answers `invalid` for a string that is not a media id, and lists a repeated id once', async () => {
     const res = await prefetch({ media: [IDS[0], 'abc', IDS[0], '../x'] }, await serviceToken());
     expect(res.status).toBe(202);

@@ -41,10 +41,14 @@ describe('with a PREFETCH_QUEUE binding (Cloudflare Queues)', () => {
     await eventually(async () => (await fakeUpstream.count('cdn', '760000001')) === 1, 'the queue consumer download');
     // A redelivery is consumed too, and finds the media kept: no second download.
     expect((await deliver(deployedWorker, body)).status).toBe(200);
-    const view = await deployedWorker(new Request('http://proxy.test/media/760000001', { headers: { authorization: `Bearer ${await callerToken()}` } }));
+    await new Promise((r) => setTimeout(r, 300));
+    // Kept at the edge by the consumer: another isolate (empty memory) serves it without asking Graph.
+    const other = freshIsolate();
+    const view = await other.fetch(new Request('http://proxy.test/media/760000001', { headers: { authorization: `Bearer ${await callerToken()}` } }));
     expect(view.status).toBe(200);
     expect((await view.arrayBuffer()).byteLength).toBe(30_000);
-    await new Promise((r) => setTimeout(r, 300));
+    expect(other.logEntries().find((l) => l.msg === 'request')).toMatchObject({ cache: 'hit:edge' });
+    expect(await fakeUpstream.count('graph', '760000001')).toBe(1);
     expect(await fakeUpstream.count('cdn', '760000001')).toBe(1);
   });
 
