@@ -1,7 +1,8 @@
-import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import type { IndexEntry } from './directory-index.js';
+import { isProcessAlive } from './durable-fs.js';
 
 /** Files stat'ed at once while scanning: 20,000 stored files take well under a second. */
 const SCAN_CONCURRENCY = 64;
@@ -41,31 +42,8 @@ export async function cleanTemporaryFiles(tempDir: string, now: number, logger: 
     const path = join(tempDir, name);
     const st = await stat(path).catch(() => undefined);
     if (st === undefined) continue;
-    const stale = pid === process.pid || !Number.isSafeInteger(pid) || !isAlive(pid) || now - st.mtimeMs > STALE_TEMP_MS;
+    const stale = pid === process.pid || !Number.isSafeInteger(pid) || !isProcessAlive(pid) || now - st.mtimeMs > STALE_TEMP_MS;
     if (stale && (await unlink(path).then(() => true, () => false))) removed++;
   }
   if (removed > 0) logger.info({ removed }, 'removed temporary store files left by an earlier crash');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A rename is durable only once its directory is fsync'd (POSIX leaves it to the file system). */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some file systems refuse fsync on a directory (EINVAL); the rename itself is still atomic.
-    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-  } finally {
-    await handle.close();
-  }
 }

@@ -7,7 +7,8 @@ import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
 import { DirectoryIndex, type IndexEntry } from './directory-index.js';
 import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PREAMBLE_BYTES } from './stored-file.js';
-import { cleanTemporaryFiles, fsyncDirectory, scanStore } from './directory-scan.js';
+import { cleanTemporaryFiles, scanStore } from './directory-scan.js';
+import { fsyncDirectory } from './durable-fs.js';
 import { withoutPath } from './fs-error.js';
 
 export interface DirectoryStoreOptions {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jobKey, parseJob, type PrefetchJob, type PrefetchJournal } from '../ingest/prefetch-job.js';
+import { fsyncDirectory, isProcessAlive } from './durable-fs.js';
 
 /**
  * The prefetch journal on Node: in a directory beside the store, one append-only file of JSON lines
@@ -37,7 +38,7 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
   const { live, adopted } = await adoptAbandoned(dir);
   let handle = await compact(dir, path, live);
   for (const file of adopted) await rm(join(dir, file), { force: true });
-  if (adopted.length > 0) await syncDirectory(dir);
+  if (adopted.length > 0) await fsyncDirectory(dir);
 
   let lines = live.size;
   const compactAfter = options.compactAfterLines ?? 10_000;
@@ -115,7 +116,7 @@ async function adoptAbandoned(dir: string): Promise<{ live: Map<string, Prefetch
     const match = JOURNAL_FILE.exec(name);
     if (match === null) continue;
     const pid = Number(match[1]);
-    if (pid !== process.pid && isAlive(pid)) continue;
+    if (pid !== process.pid && isProcessAlive(pid)) continue;
     adopted.push(name);
     // A leftover temporary file is a compaction that never reached its rename: the original is intact.
     if (match[2] !== undefined) continue;
@@ -165,25 +166,7 @@ async function compact(dir: string, path: string, live: ReadonlyMap<string, Pref
     await out.close();
   }
   await rename(temporary, path);
-  await syncDirectory(dir);
+  await fsyncDirectory(dir);
   return open(path, 'a');
 }
 
-/** A rename or unlink is durable only once the directory entry is. */
-async function syncDirectory(dir: string): Promise<void> {
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
