@@ -201,10 +201,6 @@ export class FakeWhatsApp {
     return this;
   }
 
-  get currentNetwork(): FakeNetwork {
-    return this.network;
-  }
-
   advance(ms: number): void {
     this.now += ms;
   }
