@@ -3,6 +3,7 @@ import { cors } from 'hono/cors';
 import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
+import type { StoreTier } from './cache/media-tier.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   readonly metrics?: Metrics;
   /** Shared cache tiers after the per-process memory tier (the Workers Cache API, …). */
   readonly sharedTiers?: readonly MediaCacheTier[];
+  /** The persistent store (src/runtime/*: a directory, S3, R2), read after every cache tier. */
+  readonly store?: StoreTier;
   /** Where writes that outlive the response go (Workers: the execution context). */
   readonly background?: (c: Context) => Background;
   /** GET /metrics answers what this returns (Node: prom-client); without it the route is a 404. */
