@@ -1,6 +1,6 @@
 /** The media the benchmark serves: the same deterministic bytes in the fake, the baselines and the checks. */
 import { createHash } from 'node:crypto';
-import type { MediaMeta } from '../src/cache/media-cache.js';
+import type { MediaMeta } from '../src/cache/media-tier.js';
 import { makeBytes } from '../test/support/fake-whatsapp.js';
 
 export interface BenchMedia {

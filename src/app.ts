@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
-import { inlineBackground, MediaCache, type Background, type MediaCacheTier } from './cache/media-cache.js';
+import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
-import type { StoreTier } from './cache/media-tier.js';
+import { DEFAULT_ACCOUNT, inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
@@ -15,7 +15,7 @@ import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
-import { createMediaLoader, type WithKnownLength } from './media/media-loader.js';
+import { createMediaLoader, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
 import { isValidMediaId } from './media/media-id.js';
 import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
@@ -32,7 +32,7 @@ export interface AppDeps {
   readonly version: string;
   readonly metrics?: Metrics;
   /** Shared cache tiers after the per-process memory tier (the Workers Cache API, …). */
-  readonly sharedTiers?: readonly MediaCacheTier[];
+  readonly sharedTiers?: readonly MediaTier[];
   /** The persistent store (src/runtime/*: a directory, S3, R2), read after every cache tier. */
   readonly store?: StoreTier;
   /** Where writes that outlive the response go (Workers: the execution context). */
@@ -60,6 +60,7 @@ type Env = {
 export interface ProxyApp {
   readonly app: Hono<Env>;
   readonly memory: MemoryTier;
+  readonly loader: MediaLoader;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     maxItemBytes: config.cacheMaxItemBytes,
     onEvict: () => metrics.cacheEviction(),
   });
-  const cache = new MediaCache([memory, ...(deps.sharedTiers ?? [])]);
+  const cache = new MediaCache([memory, ...(deps.sharedTiers ?? []), ...(deps.store ? [deps.store] : [])]);
   const resolver = createMediaResolver({
     config,
     fetch: deps.fetch,
@@ -86,8 +87,12 @@ export function createApp(deps: AppDeps): ProxyApp {
     metrics,
     ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
   });
-  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolver, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
-  const serveMedia = createMediaServer({ config, cache, resolver, loader, metrics });
+  const resolverFor = (account: string) => {
+    if (account !== DEFAULT_ACCOUNT) throw new ProxyError('forbidden');
+    return resolver;
+  };
+  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolverFor, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
+  const serveMedia = createMediaServer({ config, cache, resolverFor, loader, metrics, withKnownLength: deps.withKnownLength });
   const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
 
   const app = new Hono<Env>();
@@ -179,6 +184,7 @@ export function createApp(deps: AppDeps): ProxyApp {
         status: 'ok',
         version: deps.version,
         cache: { bytes: memory.bytes, entries: memory.entries, maxBytes: config.cacheMaxBytes },
+        store: deps.store === undefined ? { kind: 'none' } : { kind: deps.store.kind, ...deps.store.fill?.() },
       },
       { 'x-request-id': c.get('requestId') },
     ),
@@ -202,7 +208,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       range: c.req.header('range') ?? null,
       ifRange: c.req.header('if-range') ?? null,
     };
-    const served = await serveMedia(id, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
+    const served = await serveMedia({ account: DEFAULT_ACCOUNT, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;
@@ -212,7 +218,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
-  return { app, memory };
+  return { app, memory, loader };
 }
 
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */

@@ -22,6 +22,7 @@ export const ERRORS = {
   upstream_unavailable: { status: 503, title: 'WhatsApp is temporarily unavailable' },
   upstream_timeout: { status: 504, title: 'WhatsApp did not answer in time' },
   integrity_mismatch: { status: 502, title: 'The media bytes did not match their checksum' },
+  media_too_large: { status: 502, title: 'The media is larger than this proxy serves (MAX_MEDIA_BYTES)' },
   // nginx's non-standard 499: never seen by the caller (gone), but it keeps a client leaving out of
   // the 5xx counts in logs and metrics.
   client_closed_request: { status: 499, title: 'The caller closed the request' },

@@ -15,6 +15,10 @@ export interface Metrics {
   integrityMismatch(): void;
   downloadStarted(): void;
   downloadFinished(): void;
+  /** A copy for the store: `ok` (committed, `bytes` kept), `failed` (the store errored), `refused` (the download failed verification, so nothing was kept). */
+  storeWrite(outcome: 'ok' | 'failed' | 'refused', bytes: number): void;
+  /** A stored file removed to hold STORE_MAX_BYTES / STORE_MAX_AGE_DAYS, or because it was malformed. */
+  storeEviction(reason: 'size' | 'age' | 'malformed'): void;
 }
 
 export const noopMetrics: Metrics = {
@@ -29,4 +33,6 @@ export const noopMetrics: Metrics = {
   integrityMismatch() {},
   downloadStarted() {},
   downloadFinished() {},
+  storeWrite() {},
+  storeEviction() {},
 };

@@ -11,6 +11,7 @@ import { describeError } from './logger.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
+import { openNodeStore } from './runtime/node-store.js';
 import { createPrometheusMetrics } from './runtime/prometheus-metrics.js';
 import { VERSION } from './version.js';
 
@@ -20,17 +21,25 @@ function readConfig(): Config {
   try {
     return loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`whatsapp-media-proxy: configuration error: ${error.message}`);
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) configurationError(error);
     throw error;
   }
+}
+
+function configurationError(error: ConfigError): never {
+  console.error(`whatsapp-media-proxy: configuration error: ${error.message}`);
+  process.exit(1);
 }
 
 const config = readConfig();
 const logger = createPinoLogger(config.logLevel);
 const prometheus = createPrometheusMetrics();
+const store = await openNodeStore(config.store, { clock: systemClock, logger, metrics: prometheus.metrics }).catch((error: unknown) => {
+  if (error instanceof ConfigError) configurationError(error);
+  throw error;
+});
+const storeFill = store?.fill?.bind(store);
+if (storeFill) prometheus.observeStore(storeFill);
 const { app, memory } = createApp({
   config,
   fetch: globalThis.fetch,
@@ -40,11 +49,12 @@ const { app, memory } = createApp({
   version: VERSION,
   metrics: prometheus.metrics,
   metricsEndpoint: prometheus.scrape,
+  ...(store ? { store } : {}),
 });
 prometheus.observeCache(memory);
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  logger.info({ address: info.address, port: info.port, version: VERSION }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
+  logger.info({ address: info.address, port: info.port, version: VERSION, store: store?.kind ?? 'none', ...storeFill?.() }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
 });
 
 process.on('unhandledRejection', (error) => logger.error({ error: describeError(error) }, 'unhandled rejection'));

@@ -1,13 +1,13 @@
 import { describeError, type Logger } from '../logger.js';
-import type { Background, CachedMedia, MediaCacheTier } from './media-cache.js';
+import { bytesHit, type MediaKey, type MediaTier } from './media-tier.js';
 
 /**
  * The Workers Cache API (`caches.default`) as a cache tier shared by every isolate of one Cloudflare
  * location. It holds the same verified bytes the memory tier does, so a request that lands on a fresh
  * isolate is answered without Graph or the CDN; the memory tier in front of it keeps the hot ones.
  *
- * The key is a synthetic URL built from the media id alone: never the caller token (two callers share
- * one entry) and never the lookaside URL (it changes every 5 minutes and carries a signature). The
+ * The key is a synthetic URL built from the account and media id alone: never the caller token (two
+ * callers share one entry) and never the lookaside URL (it changes every 5 minutes and carries a signature). The
  * host is not one the Worker serves, so a client request can never be answered from or poison it.
  *
  * The stored response is for this tier only; every header a caller sees is still decided by
@@ -32,22 +32,25 @@ export interface EdgeCache {
 export interface EdgeTierOptions {
   readonly cache: EdgeCache;
   readonly logger: Logger;
+  /** Largest file kept (CACHE_MAX_ITEM_BYTES): an entry is read whole into the isolate's memory. */
+  readonly maxItemBytes: number;
   readonly ttlSeconds?: number;
 }
 
-export function edgeCacheKey(id: string): string {
-  return `${EDGE_KEY_ORIGIN}/media/${encodeURIComponent(id)}`;
+export function edgeCacheKey(media: MediaKey): string {
+  return `${EDGE_KEY_ORIGIN}/media/${encodeURIComponent(media.account)}/${encodeURIComponent(media.id)}`;
 }
 
-export function createEdgeTier(options: EdgeTierOptions): MediaCacheTier {
-  const { cache, logger } = options;
+export function createEdgeTier(options: EdgeTierOptions): MediaTier {
+  const { cache, logger, maxItemBytes } = options;
   const ttl = options.ttlSeconds ?? EDGE_TTL_SECONDS;
 
   return {
     name: 'edge',
 
-    async get(id) {
-      const key = edgeCacheKey(id);
+    async get(media) {
+      const id = media.id;
+      const key = edgeCacheKey(media);
       let stored: Response | undefined;
       let body: Uint8Array<ArrayBuffer>;
       try {
@@ -68,27 +71,48 @@ export function createEdgeTier(options: EdgeTierOptions): MediaCacheTier {
         await cache.delete(key).catch(() => false);
         return undefined;
       }
-      return { id, mimeType, sha256, size, body };
+      return bytesHit({ id, mimeType, sha256, size }, body);
     },
 
-    set(media: CachedMedia, background: Background) {
-      const response = new Response(media.body, {
-        headers: {
-          'content-type': media.mimeType,
-          'content-length': String(media.size),
-          etag: `"${media.sha256}"`,
-          // The Cache API keeps an entry as long as its Cache-Control allows (and evicts earlier
-          // when space runs short); `public` because the key carries no caller identity.
-          'cache-control': `public, max-age=${ttl}, immutable`,
-          [SHA256_HEADER]: media.sha256,
-          [SIZE_HEADER]: String(media.size),
+    put(media, meta, background) {
+      if (meta.size > maxItemBytes) return undefined;
+      // Buffered, then put whole on commit: the Cache API stores whatever a put's body ends with, so
+      // an unverified body must never reach it.
+      const body = new Uint8Array(meta.size);
+      let filled = 0;
+      return {
+        async write(chunk) {
+          if (filled + chunk.byteLength > body.byteLength) throw new RangeError('more bytes than announced');
+          body.set(chunk, filled);
+          filled += chunk.byteLength;
         },
-      });
-      background.waitUntil(
-        cache.put(edgeCacheKey(media.id), response).catch((error: unknown) => {
-          logger.warn({ mediaId: media.id, error: describeError(error) }, 'edge cache write failed');
-        }),
-      );
+        async commit() {
+          if (filled !== body.byteLength) throw new RangeError(`${filled} of ${body.byteLength} bytes`);
+          const response = new Response(body, {
+            headers: {
+              'content-type': meta.mimeType,
+              'content-length': String(meta.size),
+              etag: `"${meta.sha256}"`,
+              // The Cache API keeps an entry as long as its Cache-Control allows (and evicts earlier
+              // when space runs short); `public` because the key carries no caller identity.
+              'cache-control': `public, max-age=${ttl}, immutable`,
+              [SHA256_HEADER]: meta.sha256,
+              [SIZE_HEADER]: String(meta.size),
+            },
+          });
+          background.waitUntil(
+            cache.put(edgeCacheKey(media), response).catch((error: unknown) => {
+              logger.warn({ mediaId: media.id, error: describeError(error) }, 'edge cache write failed');
+            }),
+          );
+        },
+        abort: async () => {},
+      };
+    },
+
+    async delete(media) {
+      // This location only: other Cloudflare locations keep their copy until it expires (README).
+      await cache.delete(edgeCacheKey(media));
     },
   };
 }

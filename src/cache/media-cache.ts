@@ -1,68 +1,58 @@
-/**
- * Verified media bytes, cached by media id (never by caller token: two callers share one entry, and
- * never by the expiring CDN URL). The cache is a list of tiers behind one small interface: the
- * per-process LRU first, then shared tiers (the Workers Cache API; a persistent store later). A hit in
- * a later tier is copied into the earlier ones.
- */
-export interface MediaMeta {
-  readonly id: string;
-  /** Content-Type to serve: Graph's `mime_type`, sanitised. */
-  readonly mimeType: string;
-  /** Lower-case hex SHA-256 of the bytes, from Graph; the ETag derives from it. */
-  readonly sha256: string;
-  readonly size: number;
-}
+import type { Background, MediaKey, MediaMeta, MediaTier, TierHit, TierWriter } from './media-tier.js';
 
-export interface CachedMedia extends MediaMeta {
-  readonly body: Uint8Array<ArrayBuffer>;
-}
-
-/** Lets a tier finish a write after the response was sent (Workers' ctx.waitUntil; Node: fire and forget). */
-export interface Background {
-  waitUntil(promise: Promise<unknown>): void;
-}
-
-export interface MediaCacheTier {
-  /** Short name for logs and metrics: "memory", "edge". */
-  readonly name: string;
-  get(id: string): Promise<CachedMedia | undefined> | CachedMedia | undefined;
-  set(media: CachedMedia, background: Background): void;
-}
-
-export interface CacheHit {
-  readonly media: CachedMedia;
+/** A tier's writer, named by its tier (for logs and the store metrics). */
+export interface TierCopy extends TierWriter {
   readonly tier: string;
 }
 
-export class MediaCache {
-  constructor(readonly tiers: readonly MediaCacheTier[]) {}
+export interface CacheHit {
+  readonly hit: TierHit;
+  /** Which tier answered, for logs and metrics: "memory", "edge", "store". */
+  readonly tier: string;
+  /** Its place in the read order; the tiers before it missed. */
+  readonly index: number;
+}
 
-  async get(id: string, background: Background): Promise<CacheHit | undefined> {
-    for (let i = 0; i < this.tiers.length; i++) {
-      const tier = this.tiers[i]!;
-      const found = await tier.get(id);
-      if (found === undefined) continue;
-      for (let j = 0; j < i; j++) this.tiers[j]!.set(found, background);
-      return { media: found, tier: tier.name };
+/**
+ * The tiers in read order: memory, then the edge cache (Workers), then the store. Verified media
+ * bytes are keyed by account and media id, never by caller token (two callers share one entry) and
+ * never by the expiring CDN URL.
+ */
+export class MediaCache {
+  constructor(readonly tiers: readonly MediaTier[]) {}
+
+  async get(key: MediaKey): Promise<CacheHit | undefined> {
+    for (let index = 0; index < this.tiers.length; index++) {
+      const tier = this.tiers[index]!;
+      const hit = await tier.get(key);
+      if (hit !== undefined) return { hit, tier: tier.name, index };
     }
     return undefined;
   }
 
   /**
-   * The first tier only: where a download that just finished in this process stored its entry. For
+   * The first tier only: where a download that just finished in this process left its entry. For
    * re-checks on the miss path, which must not pay a shared tier's round trip a second time.
    */
-  async getNearest(id: string): Promise<CachedMedia | undefined> {
-    return this.tiers[0]?.get(id);
+  getNearest(key: MediaKey): Promise<TierHit | undefined> | TierHit | undefined {
+    return this.tiers[0]?.get(key);
   }
 
-  set(media: CachedMedia, background: Background): void {
-    for (const tier of this.tiers) tier.set(media, background);
+  /** A writer on every tier (before `below`, when given) that takes this file. */
+  writers(key: MediaKey, meta: MediaMeta, background: Background, below = this.tiers.length): TierCopy[] {
+    const copies: TierCopy[] = [];
+    for (const tier of this.tiers.slice(0, below)) {
+      const writer = tier.put(key, meta, background);
+      if (writer === undefined) continue;
+      copies.push({ tier: tier.name, write: (chunk) => writer.write(chunk), commit: () => writer.commit(), abort: (reason) => writer.abort(reason) });
+    }
+    return copies;
+  }
+
+  /** Erasure: every tier, also those that fail (each failure is reported). */
+  async delete(key: MediaKey, background: Background): Promise<void> {
+    const outcomes = await Promise.allSettled(this.tiers.map((tier) => tier.delete(key, background)));
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
-
-export const inlineBackground: Background = {
-  waitUntil(promise) {
-    promise.catch(() => {});
-  },
-};

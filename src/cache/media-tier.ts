@@ -61,6 +61,21 @@ export interface TierHit {
   open(range: ByteRange | undefined): Promise<ReadableStream<Uint8Array>>;
 }
 
+/** A hit on bytes held in memory: sliced for a range, never copied. */
+export function bytesHit(meta: MediaMeta, bytes: Uint8Array<ArrayBuffer>): TierHit & { readonly bytes: Uint8Array<ArrayBuffer> } {
+  return {
+    meta,
+    bytes,
+    open: async (range) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(range ? bytes.subarray(range.start, range.end + 1) : bytes);
+          controller.close();
+        },
+      }),
+  };
+}
+
 /** A copy being taken. Chunks arrive in order; nothing is readable before commit(). */
 export interface TierWriter {
   /** Resolves when the tier can take the next chunk (backpressure). Rejects when the write failed. */

@@ -1,33 +1,40 @@
 import { LRUCache } from 'lru-cache';
-import type { CachedMedia, MediaCacheTier } from './media-cache.js';
+import { bytesHit, keyPath, type MediaTier, type TierHit, type TierWriter } from './media-tier.js';
+
+/** A held file: its metadata and its bytes, answered by slicing. */
+type Held = TierHit & { readonly bytes: Uint8Array<ArrayBuffer> };
 
 export interface MemoryTierOptions {
   /** Total bytes held (CACHE_MAX_BYTES). */
   readonly maxBytes: number;
-  /** Largest single file kept (CACHE_MAX_ITEM_BYTES); larger ones are streamed, never held. */
+  /** Largest single file kept (CACHE_MAX_ITEM_BYTES); larger ones are never held. */
   readonly maxItemBytes: number;
   /** Called when an entry is pushed out to make room (metrics). */
-  readonly onEvict?: (media: CachedMedia) => void;
+  readonly onEvict?: () => void;
 }
 
-export interface MemoryTier extends MediaCacheTier {
+export interface MemoryTier extends MediaTier {
   readonly bytes: number;
   readonly entries: number;
 }
 
-/** The per-process tier: lru-cache bounded by bytes, sized by each body's length. */
+/**
+ * The per-process tier: lru-cache bounded by bytes, sized by each body's length. The tier that holds
+ * bytes: its writer copies the chunks into one buffer of the announced size, and the entry appears
+ * only on commit, after the download matched Graph's sha256.
+ */
 export function createMemoryTier(options: MemoryTierOptions): MemoryTier {
   const { maxBytes, maxItemBytes, onEvict } = options;
   if (maxBytes === 0 || maxItemBytes === 0) {
     // lru-cache refuses maxSize 0; a zero budget means "cache nothing".
-    return { name: 'memory', bytes: 0, entries: 0, get: () => undefined, set: () => {} };
+    return { name: 'memory', bytes: 0, entries: 0, get: () => undefined, put: () => undefined, delete: async () => {} };
   }
-  const lru = new LRUCache<string, CachedMedia>({
+  const lru = new LRUCache<string, Held>({
     maxSize: maxBytes,
     maxEntrySize: maxItemBytes,
     // lru-cache requires sizes > 0; an empty file still costs an entry.
-    sizeCalculation: (media) => Math.max(1, media.body.byteLength),
-    ...(onEvict ? { dispose: (media: CachedMedia, _id: string, reason: LRUCache.DisposeReason) => reason === 'evict' && onEvict(media) } : {}),
+    sizeCalculation: (entry) => Math.max(1, entry.bytes.byteLength),
+    ...(onEvict ? { dispose: (_entry: Held, _key: string, reason: LRUCache.DisposeReason) => reason === 'evict' && onEvict() } : {}),
   });
   return {
     name: 'memory',
@@ -37,9 +44,29 @@ export function createMemoryTier(options: MemoryTierOptions): MemoryTier {
     get entries() {
       return lru.size;
     },
-    get: (id) => lru.get(id),
-    set: (media) => {
-      if (media.body.byteLength <= maxItemBytes) lru.set(media.id, media);
+    get: (key) => lru.get(keyPath(key)),
+    put(key, meta): TierWriter | undefined {
+      if (meta.size > maxItemBytes) return undefined;
+      const buffer = new Uint8Array(meta.size);
+      let filled = 0;
+      return {
+        write(chunk) {
+          if (filled + chunk.byteLength > buffer.byteLength) return Promise.reject(new RangeError('more bytes than announced'));
+          buffer.set(chunk, filled);
+          filled += chunk.byteLength;
+          return Promise.resolve();
+        },
+        commit() {
+          if (filled !== buffer.byteLength) return Promise.reject(new RangeError(`${filled} of ${buffer.byteLength} bytes`));
+          lru.set(keyPath(key), bytesHit(meta, buffer));
+          return Promise.resolve();
+        },
+        abort: () => Promise.resolve(),
+      };
+    },
+    delete(key) {
+      lru.delete(keyPath(key));
+      return Promise.resolve();
     },
   };
 }

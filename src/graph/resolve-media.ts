@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { MediaMeta } from '../cache/media-cache.js';
+import type { MediaMeta } from '../cache/media-tier.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ProxyError, isProxyError } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { MediaMeta } from '../cache/media-cache.js';
+import type { MediaMeta } from '../cache/media-tier.js';
 
 /**
  * Response headers, decided here and nowhere else. Upstream headers are never passed through: every

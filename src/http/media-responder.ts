@@ -1,4 +1,4 @@
-import type { CachedMedia, MediaMeta } from '../cache/media-cache.js';
+import type { MediaMeta } from '../cache/media-tier.js';
 import { ifNoneMatchHits, ifRangeAllows } from './conditional.js';
 import { etagOf, mediaHeaders, type MediaHeaderOptions } from './media-headers.js';
 import { parseRange, type RangeDecision } from './range.js';
@@ -76,17 +76,17 @@ export class MediaResponder {
   }
 
   /** Full or partial answer from bytes in memory: a slice is a view, never a copy. */
-  answerFromBytes(media: CachedMedia, plan: MediaPlan, ask: MediaAsk, extra?: Record<string, string>): Response {
-    const early = this.answerWithoutBody(media, plan, ask, extra);
+  answerFromBytes(meta: MediaMeta, body: Uint8Array<ArrayBuffer>, plan: MediaPlan, ask: MediaAsk, extra?: Record<string, string>): Response {
+    const early = this.answerWithoutBody(meta, plan, ask, extra);
     if (early) return early;
-    const full = this.fullHeaders(media, ask.download);
+    const full = this.fullHeaders(meta, ask.download);
     if (plan.kind === 'partial') {
-      return new Response(media.body.subarray(plan.start, plan.end + 1), {
+      return new Response(body.subarray(plan.start, plan.end + 1), {
         status: 206,
-        headers: { ...full, ...this.partialHeaders(media, plan), ...extra },
+        headers: { ...full, ...this.partialHeaders(meta, plan), ...extra },
       });
     }
-    return new Response(media.body, { status: 200, headers: withExtra(full, extra) });
+    return new Response(body, { status: 200, headers: withExtra(full, extra) });
   }
 
   /** A streamed answer: the body is already verified/limited by the caller of this method. */

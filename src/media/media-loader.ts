@@ -1,4 +1,5 @@
-import type { Background, CachedMedia, MediaCache } from '../cache/media-cache.js';
+import type { CacheHit, MediaCache, TierCopy } from '../cache/media-cache.js';
+import { keyPath, type Background, type ByteRange, type MediaKey } from '../cache/media-tier.js';
 import type { Clock } from '../clock.js';
 import { ProxyError } from '../errors.js';
 import type { MediaResolver, ResolvedMedia } from '../graph/resolve-media.js';
@@ -8,9 +9,11 @@ import { noopMetrics, type Metrics } from '../metrics.js';
 import { readBounded } from '../upstream/read-bounded.js';
 import { downloadMedia, type DownloadDeps } from './download-media.js';
 import { guardBody } from './guard-body.js';
+import { SharedDownload, type DownloadOutcome } from './shared-download.js';
 
 export interface MediaLoaderDeps extends DownloadDeps {
-  readonly resolver: MediaResolver;
+  /** The resolver of the key's account. */
+  readonly resolverFor: (account: string) => MediaResolver;
   readonly cache: MediaCache;
   readonly createSha256: CreateSha256;
   readonly clock: Clock;
@@ -22,32 +25,52 @@ export interface MediaLoaderDeps extends DownloadDeps {
 /** See AppDeps.withKnownLength. */
 export type WithKnownLength = (body: ReadableStream<Uint8Array>, length: number) => ReadableStream<Uint8Array>;
 
+/** How a caller's bytes are produced, for the request log: a new download, a running one, or its own CDN request. */
+export type StreamSource = 'miss' | 'join' | 'stream';
+
 export interface OpenedStream {
   /** The media as finally downloaded (a refresh may have replaced the URL). */
   readonly media: ResolvedMedia;
   readonly body: ReadableStream<Uint8Array>;
+  readonly source: StreamSource;
 }
 
 export interface MediaLoader {
   /**
-   * Downloads a small file whole, verifies it against Graph's sha256 and stores it in the cache.
-   * Concurrent calls for one id share one download, which is not tied to any one caller: a caller
-   * leaving does not fail the others.
+   * The file, or one range of it, for one caller. The whole file joins the download of this id that
+   * is running, or starts one that fills every tier; a range joins a running download when its bytes
+   * are there or next, and is otherwise fetched from the CDN as a range while the whole file is
+   * fetched into the tiers in the background (once per id, however many ranges a player sends).
    */
-  loadIntoMemory(media: ResolvedMedia, background: Background): Promise<CachedMedia>;
+  stream(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal: AbortSignal | undefined, background: Background, requestId: string): Promise<OpenedStream>;
+  /** Gets the file into every tier that takes it (prefetch); resolves when the download ended verified. */
+  fill(key: MediaKey, media: ResolvedMedia, background: Background): Promise<DownloadOutcome>;
+  /** A download of this key is running (a prefetch, another caller). */
+  isLoading(key: MediaKey): boolean;
   /**
-   * Streams a file (or one range of it) too large to cache. Each caller gets its own CDN request,
-   * so a slow reader only slows its own transfer and a range is fetched as a range.
+   * A hit in a later tier, copied into the earlier ones that take it (a small file found in the store
+   * goes to memory, verified on the way). Returns its bytes when it now sits in memory.
    */
-  openStream(media: ResolvedMedia, range: { start: number; end: number } | undefined, signal: AbortSignal | undefined, requestId?: string): Promise<OpenedStream>;
+  promote(key: MediaKey, found: CacheHit, background: Background): Promise<Promoted>;
+  /** Erasure: a running download of `key` keeps serving its readers but leaves no copy anywhere. */
+  forget(key: MediaKey): void;
 }
+
+/** `bytes` when the file now sits in memory; `unusable` when the entry was corrupt and is removed. */
+export type Promoted = { readonly bytes?: Uint8Array<ArrayBuffer>; readonly unusable?: true };
+
+/** Files up to this size keep every chunk while downloading, so late joiners replay from the start. */
+const RETAIN_ALL_MIN_BYTES = 16 * 1024 * 1024;
+/** Larger files: how far the download may run ahead of its slowest caller. */
+const WINDOW_BYTES = 8 * 1024 * 1024;
 
 export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   const metrics = deps.metrics ?? noopMetrics;
-  const inflight = new Map<string, Promise<CachedMedia>>();
+  const retainAllBytes = Math.max(RETAIN_ALL_MIN_BYTES, deps.config.cacheMaxItemBytes);
+  const running = new Map<string, Promise<SharedDownload<TierCopy>>>();
 
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
-  async function openDownload(media: ResolvedMedia, range: { start: number; end: number } | undefined, signal?: AbortSignal) {
+  async function openDownload(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal?: AbortSignal) {
     const started = deps.clock.now();
     let current = media;
     for (let attempt = 0; ; attempt++) {
@@ -65,11 +88,11 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       }
       metrics.urlRefresh();
       deps.logger.info({ mediaId: media.id, reason: result.reason }, 'download URL rejected; resolving the id again');
-      current = await deps.resolver.resolveMedia(media.id, { staleUrl: current.url });
+      current = await deps.resolverFor(key.account).resolveMedia(media.id, { staleUrl: current.url });
     }
   }
 
-  /** `requestId` ties a stream's failure to its request's log line (shared small loads have none). */
+  /** `requestId` ties a stream's failure to its request's log line (a prefetch has none). */
   function guarded(media: ResolvedMedia, upstream: Parameters<typeof guardBody>[0], verify: boolean, expectedBytes: number, requestId?: string) {
     metrics.downloadStarted();
     const context = requestId === undefined ? { mediaId: media.id } : { requestId, mediaId: media.id };
@@ -79,7 +102,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       ...(verify ? { verify: { hasher: deps.createSha256(), expected: media.sha256 } } : {}),
       onIntegrityMismatch: () => {
         metrics.integrityMismatch();
-        deps.logger.error(context, 'media bytes did not match Graph sha256; not served, not cached');
+        deps.logger.error(context, 'media bytes did not match Graph sha256; not served, not stored');
       },
       onSettled: (outcome, error) => {
         metrics.downloadFinished();
@@ -90,50 +113,125 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     });
   }
 
-  async function load(media: ResolvedMedia, background: Background): Promise<CachedMedia> {
-    let body: Uint8Array<ArrayBuffer>;
-    // After a refresh, retry on the fresh URL: the first one was already refused by the CDN.
-    let current: ResolvedMedia = media;
-    for (let attempt = 0; ; attempt++) {
-      const opened = await openDownload(current, undefined);
-      current = opened.media;
-      try {
-        body = await readBounded(guarded(current, opened.upstream, true, current.size), current.size);
-        break;
-      } catch (error) {
-        // Nothing has reached any caller yet, so a body cut off mid-transfer is worth one more try.
-        // A checksum mismatch or a stall is not: the same bytes or the same wait would come again.
-        if (attempt > 0 || !(error instanceof ProxyError) || error.code !== 'upstream_error') throw error;
-        deps.logger.warn({ mediaId: media.id, detail: error.detail }, 'download failed mid-body before anything was sent; retrying once');
-      }
+  /** Starts the one download of `key` that fills every tier, or undefined when no tier takes the file. */
+  async function start(key: MediaKey, media: ResolvedMedia, background: Background, needsReaders: boolean, requestId?: string): Promise<SharedDownload<TierCopy> | undefined> {
+    const writers = deps.cache.writers(key, media, background);
+    if (writers.length === 0 && !needsReaders) return undefined;
+    let opened;
+    try {
+      opened = await openDownload(key, media, undefined);
+    } catch (error) {
+      await Promise.all(writers.map((w) => w.abort(error)));
+      throw error;
     }
-    const entry: CachedMedia = { id: current.id, mimeType: current.mimeType, sha256: current.sha256, size: current.size, body };
-    deps.cache.set(entry, background);
-    return entry;
+    const download = new SharedDownload({
+      source: guarded(opened.media, opened.upstream, true, opened.media.size, requestId),
+      size: opened.media.size,
+      writers,
+      retainAll: opened.media.size <= retainAllBytes,
+      windowBytes: WINDOW_BYTES,
+      awaitFirstReader: needsReaders,
+      onWriterFailed: (writer, error) => {
+        if (writer.tier === 'store') metrics.storeWrite('failed', 0);
+        deps.logger.warn({ mediaId: key.id, account: key.account, tier: writer.tier, error: describeError(error) }, 'a tier could not keep its copy; serving on');
+      },
+    });
+    const settled = download.done.then(
+      (outcome) => {
+        if (outcome.committed.some((w) => w.tier === 'store')) metrics.storeWrite('ok', media.size);
+      },
+      () => {
+        // Not verified (or everybody left), so not kept; each reader saw the failure on its own stream.
+        if (writers.some((w) => w.tier === 'store')) metrics.storeWrite('refused', 0);
+      },
+    );
+    // The copies may still be written after the response ended (Workers: waitUntil keeps it alive).
+    background.waitUntil(settled);
+    return download;
   }
 
+  /**
+   * The running download of `key`, or a new one; concurrent first callers share one start. Its
+   * failures are logged with the request id of the caller that started it.
+   */
+  function shared(key: MediaKey, media: ResolvedMedia, background: Background, needsReaders: boolean, requestId?: string): Promise<SharedDownload<TierCopy> | undefined> {
+    const path = keyPath(key);
+    const existing = running.get(path);
+    if (existing) return existing;
+    const starting = start(key, media, background, needsReaders, requestId);
+    const slot = starting.then((d) => d ?? Promise.reject(new NoTierTakesIt()));
+    slot.catch(() => {});
+    running.set(path, slot);
+    const release = () => {
+      if (running.get(path) === slot) running.delete(path);
+    };
+    slot.then((d) => d.done.then(release, release), release);
+    return starting;
+  }
+
+  /** The caller's own CDN request: a range (not verifiable), or a whole file a running download dropped. */
+  async function own(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal: AbortSignal | undefined, requestId: string): Promise<OpenedStream> {
+    const { media: current, upstream } = await openDownload(key, media, range, signal);
+    const expected = range ? range.end - range.start + 1 : current.size;
+    return { media: current, body: known(guarded(current, upstream, range === undefined, expected, requestId), expected), source: 'stream' };
+  }
+
+  const known = (body: ReadableStream<Uint8Array>, length: number) => (deps.withKnownLength ? deps.withKnownLength(body, length) : body);
+
   return {
-    loadIntoMemory(media, background) {
-      const pending = inflight.get(media.id);
-      if (pending) return pending;
-      // The slot is taken synchronously; inside it, look at the nearest tier once more: a caller that
-      // missed the cache just before another caller's download here finished must not download again.
-      const loading = deps.cache
-        .getNearest(media.id)
-        .then((hit) => hit ?? load(media, background))
-        .finally(() => inflight.delete(media.id));
-      inflight.set(media.id, loading);
-      return loading;
+    async stream(key, media, range, signal, background, requestId) {
+      // A range that spans the whole file is the file: players open a video with `bytes=0-`.
+      const whole = range === undefined || (range.start === 0 && range.end === media.size - 1) ? undefined : range;
+      const expected = whole ? whole.end - whole.start + 1 : media.size;
+      const joined = running.has(keyPath(key));
+      const download = await (whole === undefined || joined ? shared(key, media, background, whole === undefined, requestId) : undefined)?.catch((error: unknown) => {
+        if (error instanceof NoTierTakesIt) return undefined;
+        throw error;
+      });
+      const body = download?.attach(whole);
+      if (download !== undefined && body !== undefined) return { media, body: known(body, expected), source: joined ? 'join' : 'miss' };
+      if (whole !== undefined && !joined) {
+        // The player asked for a part: answer it from the CDN now, and fetch the whole file once.
+        background.waitUntil(shared(key, media, background, false).catch(() => undefined));
+      }
+      return own(key, media, whole, signal, requestId);
     },
 
-    async openStream(media, range, signal, requestId) {
-      const { media: current, upstream } = await openDownload(media, range, signal);
-      const expected = range ? range.end - range.start + 1 : current.size;
-      // A range that spans the whole file is the file: verify it too. Players open a video with
-      // `bytes=0-`, so skipping it would leave the most common large download unchecked.
-      const wholeFile = range === undefined || (range.start === 0 && range.end === current.size - 1);
-      const body = guarded(current, upstream, wholeFile, expected, requestId);
-      return { media: current, body: deps.withKnownLength ? deps.withKnownLength(body, expected) : body };
+    async fill(key, media, background) {
+      const download = await shared(key, media, background, false);
+      if (download === undefined) return { committed: [] };
+      return download.done;
+    },
+
+    isLoading: (key) => running.has(keyPath(key)),
+
+    async promote(key, found, background) {
+      const { hit } = found;
+      const writers = deps.cache.writers(key, hit.meta, background, found.index);
+      if (writers.length === 0) return hit.bytes === undefined ? {} : { bytes: hit.bytes };
+      let bytes = hit.bytes;
+      if (bytes === undefined) {
+        try {
+          bytes = await readBounded(await hit.open(undefined), hit.meta.size);
+          const hasher = deps.createSha256();
+          hasher.update(bytes);
+          if (bytes.byteLength !== hit.meta.size || (await hasher.digestHex()) !== hit.meta.sha256) throw new Error('stored bytes do not match their sha256');
+        } catch (error) {
+          await Promise.all(writers.map((w) => w.abort(error)));
+          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry unreadable or corrupt; removed');
+          await deps.cache.tiers[found.index]?.delete(key, background).catch(() => {});
+          return { unusable: true };
+        }
+      }
+      const whole = bytes;
+      await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
+      return { bytes: whole };
+    },
+
+    forget(key) {
+      void running.get(keyPath(key))?.then((d) => d.dropWriters(), () => {});
     },
   };
 }
+
+class NoTierTakesIt extends Error {}

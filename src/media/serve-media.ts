@@ -1,21 +1,23 @@
-import type { Background, MediaCache } from '../cache/media-cache.js';
+import type { MediaCache } from '../cache/media-cache.js';
+import type { Background, MediaKey } from '../cache/media-tier.js';
 import type { Config } from '../config.js';
 import { ProxyError } from '../errors.js';
 import type { MediaResolver } from '../graph/resolve-media.js';
 import { declaredLength, MediaResponder, planMediaResponse, type MediaAsk } from '../http/media-responder.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
-import type { MediaLoader } from './media-loader.js';
+import type { MediaLoader, StreamSource, WithKnownLength } from './media-loader.js';
 
 export interface ServeMediaDeps {
   readonly config: Config;
   readonly cache: MediaCache;
-  readonly resolver: MediaResolver;
+  readonly resolverFor: (account: string) => MediaResolver;
   readonly loader: MediaLoader;
   readonly metrics?: Metrics;
+  readonly withKnownLength?: WithKnownLength;
 }
 
 /** How the answer was produced, for the request log line. */
-export type CacheOutcome = `hit:${string}` | 'miss' | 'stream';
+export type CacheOutcome = `hit:${string}` | StreamSource;
 
 export interface ServedMedia {
   readonly response: Response;
@@ -25,39 +27,64 @@ export interface ServedMedia {
 }
 
 /**
- * GET/HEAD /media/:id after the caller is authorised: memory or edge cache first; otherwise resolve
- * the id (HEAD, 304 and 416 need nothing more), then either load a small file into the cache or
- * stream a large one (a range as a range).
+ * GET/HEAD /media/:id after the caller is authorised, top-down: memory, edge cache, store (a hit asks
+ * Graph nothing); otherwise resolve the id (HEAD, 304 and 416 need nothing more), refuse what is too
+ * large, and stream the download that fills every tier (or one range of it).
  */
 export function createMediaServer(deps: ServeMediaDeps) {
   const responder = new MediaResponder(deps.config.clientCacheMaxAge);
   const metrics = deps.metrics ?? noopMetrics;
+  const known = (body: ReadableStream<Uint8Array>, length: number) => (deps.withKnownLength ? deps.withKnownLength(body, length) : body);
 
   /**
    * `signal` is read only when a download is tied to this caller: on @hono/node-server creating a
    * request's AbortSignal costs a few µs, a noticeable share of a cache hit.
    */
-  return async function serveMedia(id: string, ask: MediaAsk, signal: () => AbortSignal | undefined, background: Background, requestId: string, extra?: Record<string, string>): Promise<ServedMedia> {
-    const hit = await deps.cache.get(id, background);
-    if (hit) {
-      metrics.cacheHit(hit.tier);
-      const plan = planMediaResponse(hit.media, ask);
-      return { response: responder.answerFromBytes(hit.media, plan, ask, extra), cache: `hit:${hit.tier}`, bytes: declaredLength(hit.media, plan) };
+  return async function serveMedia(key: MediaKey, ask: MediaAsk, signal: () => AbortSignal | undefined, background: Background, requestId: string, extra?: Record<string, string>): Promise<ServedMedia> {
+    const found = await deps.cache.get(key);
+    if (found) {
+      const { meta } = found.hit;
+      const plan = planMediaResponse(meta, ask);
+      const cache = `hit:${found.tier}` as const;
+      const bytes = declaredLength(meta, plan);
+      let held = found.hit.bytes;
+      if (held === undefined || found.index > 0) {
+        const early = responder.answerWithoutBody(meta, plan, ask, extra);
+        if (early) return (metrics.cacheHit(found.tier), { response: early, cache, bytes });
+        const promoted = await deps.loader.promote(key, found, background);
+        held = promoted.bytes;
+        if (promoted.unusable) return miss(key, ask, signal, background, requestId, extra);
+      }
+      metrics.cacheHit(found.tier);
+      if (held !== undefined) return { response: responder.answerFromBytes(meta, held, plan, ask, extra), cache, bytes };
+      if (plan.kind !== 'full' && plan.kind !== 'partial') throw new ProxyError('internal');
+      const range = plan.kind === 'partial' ? { start: plan.start, end: plan.end } : undefined;
+      const body = await found.hit.open(range).catch(() => undefined);
+      // Gone since the lookup (evicted by another process, erased): the upstream may still have it.
+      if (body === undefined) return miss(key, ask, signal, background, requestId, extra);
+      return { response: responder.answerWithStream(meta, plan, known(body, bytes ?? meta.size), ask, extra), cache, bytes };
     }
-    metrics.cacheMiss();
+    return miss(key, ask, signal, background, requestId, extra);
+  };
 
-    const media = await deps.resolver.resolveMedia(id);
+  async function miss(key: MediaKey, ask: MediaAsk, signal: () => AbortSignal | undefined, background: Background, requestId: string, extra?: Record<string, string>): Promise<ServedMedia> {
+    metrics.cacheMiss();
+    const media = await deps.resolverFor(key.account).resolveMedia(key.id);
+    if (media.size > deps.config.maxMediaBytes) {
+      throw new ProxyError('media_too_large', { detail: `Graph announces ${media.size} bytes; this proxy serves at most ${deps.config.maxMediaBytes}` });
+    }
     const plan = planMediaResponse(media, ask);
     const early = responder.answerWithoutBody(media, plan, ask, extra);
     if (early) return { response: early, cache: 'miss', bytes: declaredLength(media, plan) };
-
-    if (media.size <= deps.config.cacheMaxItemBytes) {
-      const loaded = await deps.loader.loadIntoMemory(media, background);
-      return { response: responder.answerFromBytes(loaded, plan, ask, extra), cache: 'miss', bytes: declaredLength(loaded, plan) };
-    }
     if (plan.kind !== 'full' && plan.kind !== 'partial') throw new ProxyError('internal');
     const range = plan.kind === 'partial' ? { start: plan.start, end: plan.end } : undefined;
-    const opened = await deps.loader.openStream(media, range, signal(), requestId);
-    return { response: responder.answerWithStream(opened.media, plan, opened.body, ask, extra), cache: 'stream', bytes: declaredLength(opened.media, plan) };
-  };
+    const callerSignal = signal();
+    const opened = await deps.loader.stream(key, media, range, callerSignal, background, requestId);
+    if (callerSignal?.aborted) {
+      // Left while the download opened: the download goes on for the other readers and the tiers.
+      await opened.body.cancel().catch(() => {});
+      throw new ProxyError('client_closed_request');
+    }
+    return { response: responder.answerWithStream(opened.media, plan, opened.body, ask, extra), cache: opened.source, bytes: declaredLength(opened.media, plan) };
+  }
 }

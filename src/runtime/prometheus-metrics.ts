@@ -12,6 +12,8 @@ export interface PrometheusMetrics {
   readonly registry: Registry;
   /** Reports a cache tier's fill (bytes and entries held) as gauges, read at scrape time. */
   observeCache(tier: { readonly bytes: number; readonly entries: number }): void;
+  /** Reports a bounded store's fill (the directory store) as gauges, read at scrape time. */
+  observeStore(fill: () => { readonly bytes: number; readonly entries: number }): void;
   /** The text exposition format, for GET /metrics. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -73,6 +75,37 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const integrityMismatches = new Counter({ name: `${PREFIX}integrity_mismatches_total`, help: 'Downloads whose bytes did not match Graph sha256 (not served, not cached).', registers });
   const downloadsInFlight = new Gauge({ name: `${PREFIX}downloads_in_flight`, help: 'CDN bodies being transferred right now.', registers });
 
+  const storeWrites = new Counter({
+    name: `${PREFIX}store_writes_total`,
+    help: 'Copies for the store, by outcome: ok (committed), failed (the store errored), refused (the download failed verification).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const storeBytesWritten = new Counter({ name: `${PREFIX}store_written_bytes_total`, help: 'Bytes of the files committed to the store.', registers });
+  const storeEvictions = new Counter({
+    name: `${PREFIX}store_evictions_total`,
+    help: 'Stored files removed, by reason: size (STORE_MAX_BYTES), age (STORE_MAX_AGE_DAYS), malformed.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  let storeFill: (() => { readonly bytes: number; readonly entries: number }) | undefined;
+  new Gauge({
+    name: `${PREFIX}store_bytes`,
+    help: 'Bytes held by the directory store (files this process knows of).',
+    registers,
+    collect() {
+      this.set(storeFill?.().bytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}store_entries`,
+    help: 'Files held by the directory store.',
+    registers,
+    collect() {
+      this.set(storeFill?.().entries ?? 0);
+    },
+  });
+
   let observed: { readonly bytes: number; readonly entries: number } | undefined;
   new Gauge({
     name: `${PREFIX}cache_bytes`,
@@ -124,6 +157,11 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     integrityMismatch: () => integrityMismatches.inc(),
     downloadStarted: () => downloadsInFlight.inc(),
     downloadFinished: () => downloadsInFlight.dec(),
+    storeWrite(outcome, bytes) {
+      storeWrites.inc({ outcome });
+      if (bytes > 0) storeBytesWritten.inc(bytes);
+    },
+    storeEviction: (reason) => storeEvictions.inc({ reason }),
   };
 
   return {
@@ -131,6 +169,9 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     registry,
     observeCache(tier) {
       observed = tier;
+    },
+    observeStore(fill) {
+      storeFill = fill;
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };

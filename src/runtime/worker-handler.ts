@@ -31,7 +31,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
   function build(env: Record<string, unknown>): Built {
     let config;
     try {
-      config = loadConfig(stringVariables(env));
+      config = loadConfig(stringVariables(env), 'workers');
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       // Same message as Node prints before exiting; a Worker cannot exit, so every request says so.
@@ -39,7 +39,7 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
       return { configError: error };
     }
     const logger = createJsonLogger(config.logLevel, writeLog);
-    const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger });
+    const edge = createEdgeTier({ cache: options.edgeCache?.() ?? caches.default, logger, maxItemBytes: config.cacheMaxItemBytes });
     const proxy = createApp({
       config,
       fetch: globalThis.fetch,

@@ -15,12 +15,12 @@ describe('GET /healthz', () => {
     const empty = await fetch(`${h.url}/healthz`);
     expect(empty.status).toBe(200);
     expect(empty.headers.get('cache-control')).toBe('no-store');
-    expect(await empty.json()).toEqual({ status: 'ok', version: '0.0.0-test', cache: { bytes: 0, entries: 0, maxBytes: 1_000_000 } });
+    expect(await empty.json()).toEqual({ status: 'ok', version: '0.0.0-test', cache: { bytes: 0, entries: 0, maxBytes: 1_000_000 }, store: { kind: 'none' } });
     expect(h.fake.requests).toHaveLength(0);
 
     h.fake.addMedia(IMAGE_ID, { bytes: makeBytes(4_321, 6), mimeType: 'image/png' });
     await (await h.get(`/media/${IMAGE_ID}`)).arrayBuffer();
     const filled = await (await fetch(`${h.url}/healthz`)).json();
-    expect(filled).toEqual({ status: 'ok', version: '0.0.0-test', cache: { bytes: 4_321, entries: 1, maxBytes: 1_000_000 } });
+    expect(filled).toEqual({ status: 'ok', version: '0.0.0-test', cache: { bytes: 4_321, entries: 1, maxBytes: 1_000_000 }, store: { kind: 'none' } });
   });
 });

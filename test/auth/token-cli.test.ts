@@ -61,8 +61,29 @@ describe('npm run token', () => {
     expect(payload.exp! - payload.iat!).toBe(90);
   });
 
+  it('with --window prints the same token twice within one window, aligned to it, with acct and scope', async () => {
+    const args = ['--media', '123', '--ttl', '10m', '--window', '1d', '--acct', 'sales_eu', '--scope', 'media:delete media:prefetch'];
+    const before = Date.now();
+    const [first, second] = await Promise.all([cli(args, { cwd: dir, env: { JWT_SECRET: SECRET } }), cli(args, { cwd: dir, env: { JWT_SECRET: SECRET } })]);
+    const after = Date.now();
+    expect(first.code).toBe(0);
+    const { payload } = await jwtVerify(first.stdout.trim(), key, { algorithms: ['HS256'] });
+    expect(payload).toMatchObject({ acct: 'sales_eu', scope: 'media:delete media:prefetch', media: ['123'] });
+    expect(payload.iat! % 86_400).toBe(0);
+    expect(payload.exp! - payload.iat!).toBe(86_400 + 600);
+    expect(payload.iat! * 1000).toBeLessThanOrEqual(after);
+    // Both runs fall in one window unless a UTC midnight passed while they ran; then they differ.
+    const oneWindow = Math.floor(before / 86_400_000) === Math.floor(after / 86_400_000);
+    expect(second.stdout === first.stdout).toBe(oneWindow);
+  });
+
   it.each([
     [['--ttl', '15m'], 2, /--media is required/],
+    [['--media', '1', '--window', 'hourly'], 2, /--window "hourly" is not a duration/],
+    [['--media', '1', '--window', '0'], 2, /--window must be between 1s and 30d/],
+    [['--media', '1', '--window', '30d'], 1, /windowSeconds \(2592000\) \+ ttlSeconds \(900\) must be at most 2592000 \(30 days\)/],
+    [['--media', '1', '--acct', 'Sales'], 1, /account "Sales" must be 1 to 32 of a-z, 0-9 and _/],
+    [['--media', '1', '--scope', 'media:delete  media:prefetch'], 1, /single spaces/],
     [['--media', '1', '--ttl', '15 minutes'], 2, /--ttl "15 minutes" is not a duration/],
     [['--media', '1', '--ttl', '31d'], 2, /between 1s and 30d/],
     [['--media', '1', '--ttl', '0'], 2, /between 1s and 30d/],
@@ -73,6 +94,13 @@ describe('npm run token', () => {
     expect(result.code).toBe(exitCode);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+
+  it('documents --window, --acct and --scope in its usage text', async () => {
+    const help = await cli(['--help'], { cwd: dir, env: { JWT_SECRET: SECRET } });
+    expect(help.code).toBe(2);
+    expect(help.stdout).toBe('');
+    for (const flag of ['--window', '--acct', '--scope']) expect(help.stderr).toMatch(new RegExp(`^  ${flag} +\\S`, 'm'));
   });
 
   it('explains when there is no secret to sign with, naming the variable and never printing a secret', async () => {
@@ -89,7 +117,7 @@ describe('npm run token', () => {
 });
 
 describe('the package export', () => {
-  it('gives backends signMediaToken via `import … from "whatsapp-media-proxy"`', async () => {
+  it('gives backends signMediaToken and mediaUrl via `import … from "whatsapp-media-proxy"`', async () => {
     // A backend project with this package in node_modules, as `npm install <git url>` would give.
     const backend = await mkdtemp(join(tmpdir(), 'backend-'));
     try {
@@ -97,13 +125,20 @@ describe('the package export', () => {
       await symlink(ROOT, join(backend, 'node_modules/whatsapp-media-proxy'), 'dir');
       await writeFile(
         join(backend, 'mint.ts'),
-        `import { signMediaToken } from 'whatsapp-media-proxy';\nconst token: string = await signMediaToken({ secret: process.env.SECRET!, media: ['999'], ttlSeconds: 120 });\nconsole.log(token);\n`,
+        `import { mediaUrl, signMediaToken } from 'whatsapp-media-proxy';\n` +
+          `const token: string = await signMediaToken({ secret: process.env.SECRET!, media: ['999'], ttlSeconds: 120 });\n` +
+          `const link: string = await mediaUrl({ baseUrl: 'https://proxy.example', secret: process.env.SECRET!, id: '999', ttlSeconds: 120, windowSeconds: 3600 });\n` +
+          `console.log(token);\nconsole.log(link);\n`,
       );
       await writeFile(join(backend, 'package.json'), '{"type":"module"}\n');
       const { stdout } = await run(TSX, ['mint.ts'], { cwd: backend, env: env({ SECRET }) });
-      const { payload } = await jwtVerify(stdout.trim(), key);
-      expect(decodeJwt(stdout.trim()).media).toEqual(['999']);
+      const [token = '', link = ''] = stdout.trim().split('\n');
+      const { payload } = await jwtVerify(token, key);
+      expect(decodeJwt(token).media).toEqual(['999']);
       expect(payload.exp! - payload.iat!).toBe(120);
+      expect(link).toMatch(/^https:\/\/proxy\.example\/media\/999\?token=/);
+      const linked = await jwtVerify(new URL(link).searchParams.get('token')!, key);
+      expect(linked.payload.exp! - linked.payload.iat!).toBe(3600 + 120);
     } finally {
       await rm(backend, { recursive: true, force: true });
     }

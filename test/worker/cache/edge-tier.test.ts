@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createEdgeTier, edgeCacheKey, type EdgeCache } from '../../../src/cache/edge-tier.js';
-import type { Background, CachedMedia } from '../../../src/cache/media-cache.js';
+import type { Background, MediaKey, MediaMeta } from '../../../src/cache/media-tier.js';
 import { createJsonLogger } from '../../../src/logger.js';
 import { callerToken, fakeUpstream, sha256Hex } from '../fake-upstream.js';
 import { freshIsolate, get } from '../proxy-client.js';
@@ -19,9 +19,19 @@ function capturingLogger() {
   return { logger: createJsonLogger('debug', (line) => lines.push(line)), messages: () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg) };
 }
 
-async function media(id: string, size: number, seed: number): Promise<CachedMedia> {
+async function media(id: string, size: number, seed: number): Promise<{ meta: MediaMeta; body: Uint8Array<ArrayBuffer> }> {
   const body = new Uint8Array(size).map((_, i) => (i * seed) & 0xff);
-  return { id, mimeType: 'image/png', sha256: await sha256Hex(body), size, body };
+  return { meta: { id, mimeType: 'image/png', sha256: await sha256Hex(body), size }, body };
+}
+
+const key = (id: string): MediaKey => ({ account: 'default', id });
+const MAX_ITEM = 1024 * 1024;
+
+/** Writes `entry` through the tier's writer, as a verified download does. */
+async function put(tier: ReturnType<typeof createEdgeTier>, entry: { meta: MediaMeta; body: Uint8Array }, background: Background): Promise<void> {
+  const writer = tier.put(key(entry.meta.id), entry.meta, background)!;
+  await writer.write(entry.body);
+  await writer.commit();
 }
 
 describe('edge tier through the proxy', () => {
@@ -75,12 +85,12 @@ describe('edge tier through the proxy', () => {
     expect(await fakeUpstream.count('cdn', '810000002')).toBe(1);
   });
 
-  it('keys the entry by the media id alone', async () => {
+  it('keys the entry by the account and media id alone', async () => {
     await fakeUpstream.addMedia({ id: '810000003', size: 1_000, seed: 33, mimeType: 'image/png' });
     const isolate = freshIsolate();
     await get(isolate.fetch, '/media/810000003');
     await isolate.settle();
-    const stored = await caches.default.match(edgeCacheKey('810000003'));
+    const stored = await caches.default.match(edgeCacheKey(key('810000003')));
     expect(stored?.headers.get('x-media-size')).toBe('1000');
     await stored?.arrayBuffer();
   });
@@ -90,7 +100,7 @@ describe('edge tier through the proxy', () => {
     const isolate = freshIsolate();
     await (await get(isolate.fetch, '/media/810000004')).arrayBuffer();
     await isolate.settle();
-    expect(await caches.default.match(edgeCacheKey('810000004'))).toBeUndefined();
+    expect(await caches.default.match(edgeCacheKey(key('810000004')))).toBeUndefined();
   });
 });
 
@@ -98,24 +108,29 @@ describe('createEdgeTier', () => {
   it('writes through background.waitUntil and reads back the same bytes and metadata', async () => {
     const cache = await caches.open('edge-tier-roundtrip');
     const { logger } = capturingLogger();
-    const tier = createEdgeTier({ cache, logger });
+    const tier = createEdgeTier({ cache, logger, maxItemBytes: MAX_ITEM });
     const entry = await media('820000001', 4_096, 3);
     const background = collectingBackground();
-    tier.set(entry, background);
+    await put(tier, entry, background);
     await background.settle();
-    const read = await createEdgeTier({ cache, logger }).get('820000001');
-    expect(read).toEqual(entry);
-    // The memory tier keeps using the same buffer after the edge write.
-    expect(entry.body.byteLength).toBe(4_096);
+    const read = await createEdgeTier({ cache, logger, maxItemBytes: MAX_ITEM }).get(key('820000001'));
+    expect(read?.meta).toEqual(entry.meta);
+    expect(read?.bytes).toEqual(entry.body);
+    // Nothing reaches the cache before commit: a writer aborted after all its bytes leaves no entry.
+    const aborted = tier.put(key('820000004'), entry.meta, background)!;
+    await aborted.write(entry.body);
+    await aborted.abort();
+    await background.settle();
+    expect(await cache.match(edgeCacheKey(key('820000004')))).toBeUndefined();
   });
 
   it('drops an entry whose length does not match what it claims', async () => {
     const cache = await caches.open('edge-tier-truncated');
-    const key = edgeCacheKey('820000002');
-    await cache.put(key, new Response(new Uint8Array(10), { headers: { 'content-type': 'image/png', 'x-media-sha256': 'a'.repeat(64), 'x-media-size': '11', 'cache-control': 'max-age=60' } }));
+    const entryKey = edgeCacheKey(key('820000002'));
+    await cache.put(entryKey, new Response(new Uint8Array(10), { headers: { 'content-type': 'image/png', 'x-media-sha256': 'a'.repeat(64), 'x-media-size': '11', 'cache-control': 'max-age=60' } }));
     const { logger, messages } = capturingLogger();
-    expect(await createEdgeTier({ cache, logger }).get('820000002')).toBeUndefined();
-    expect(await cache.match(key)).toBeUndefined();
+    expect(await createEdgeTier({ cache, logger, maxItemBytes: MAX_ITEM }).get(key('820000002'))).toBeUndefined();
+    expect(await cache.match(entryKey)).toBeUndefined();
     expect(messages()).toEqual(['edge cache entry malformed; dropped']);
   });
 
@@ -126,10 +141,10 @@ describe('createEdgeTier', () => {
       delete: () => Promise.resolve(false),
     };
     const { logger, messages } = capturingLogger();
-    const tier = createEdgeTier({ cache: broken, logger });
-    expect(await tier.get('820000003')).toBeUndefined();
+    const tier = createEdgeTier({ cache: broken, logger, maxItemBytes: MAX_ITEM });
+    expect(await tier.get(key('820000003'))).toBeUndefined();
     const background = collectingBackground();
-    tier.set(await media('820000003', 10, 1), background);
+    await put(tier, await media('820000003', 10, 1), background);
     await background.settle();
     expect(messages()).toEqual(['edge cache read failed', 'edge cache write failed']);
   });

@@ -1,0 +1,94 @@
+import type { MediaMeta } from '../cache/media-tier.js';
+
+/** One stored file as the index knows it. */
+export interface IndexEntry {
+  /** `<account>/<id>`, also the file's path under the store root. */
+  readonly key: string;
+  /** Bytes on disk (header included): what STORE_MAX_BYTES counts. */
+  readonly fileBytes: number;
+  /** Last time the file was served or written, ms (persisted as the file's mtime, never its atime). */
+  servedAt: number;
+  /** Read from the file's header on first use; the bytes behind an id never change. */
+  meta?: MediaMeta;
+}
+
+/**
+ * The directory store's keys in memory, least recently served first, like nginx's proxy_cache keys
+ * zone: eviction needs no directory walk, and a lookup of a known file no disk access. Rebuilt from
+ * the directory at start (the loader), updated by this process's writes and reads, and merged with
+ * what other processes wrote on each rescan.
+ */
+export class DirectoryIndex {
+  private readonly entries = new Map<string, IndexEntry>();
+  private total = 0;
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): IndexEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Adds or replaces an entry as the most recently served. */
+  add(entry: IndexEntry): void {
+    this.remove(entry.key);
+    this.entries.set(entry.key, entry);
+    this.total += entry.fileBytes;
+  }
+
+  /** Marks an entry as just served: it moves to the end of the eviction order. */
+  touch(key: string, now: number): IndexEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    entry.servedAt = Math.max(entry.servedAt, now);
+    return entry;
+  }
+
+  remove(key: string): IndexEntry | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    this.total -= entry.fileBytes;
+    return entry;
+  }
+
+  /**
+   * Replaces the whole index with a fresh scan (sorted oldest first), keeping what this process
+   * already knew about the files that are still there.
+   */
+  replace(scanned: readonly IndexEntry[]): void {
+    const merged = scanned.map((entry) => {
+      const previous = this.entries.get(entry.key);
+      if (previous === undefined || previous.fileBytes !== entry.fileBytes) return entry;
+      return { ...entry, servedAt: Math.max(previous.servedAt, entry.servedAt), ...(previous.meta ? { meta: previous.meta } : {}) };
+    });
+    merged.sort((a, b) => a.servedAt - b.servedAt);
+    this.entries.clear();
+    this.total = 0;
+    for (const entry of merged) this.add(entry);
+  }
+
+  /**
+   * The entries to remove so that at most `maxBytes` stay and none was last served before
+   * `oldestServedAt`, least recently served first. Removes them from the index.
+   */
+  takeEvictions(maxBytes: number, oldestServedAt: number): Array<{ entry: IndexEntry; reason: 'size' | 'age' }> {
+    const out: Array<{ entry: IndexEntry; reason: 'size' | 'age' }> = [];
+    for (const entry of this.entries.values()) {
+      const reason = this.total > maxBytes ? 'size' : entry.servedAt < oldestServedAt ? 'age' : undefined;
+      // The order is by last service: once one entry is young enough and the bound holds, all are.
+      if (reason === undefined) break;
+      out.push({ entry, reason });
+      this.entries.delete(entry.key);
+      this.total -= entry.fileBytes;
+    }
+    return out;
+  }
+}
