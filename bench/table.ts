@@ -53,11 +53,6 @@ export function comparisonRow(scenario: string, measured: readonly number[], bas
   };
 }
 
-/** A row that could not be measured in this build, saying why: never a silent gap in the table. */
-export function notMeasuredRow(scenario: string, why: string, goal?: Goal): Row {
-  return { scenario, proxy: '—', baseline: '—', ratio: why, goal: goal?.text ?? '—', met: undefined };
-}
-
 export function printTable(rows: readonly Row[]): void {
   const header: Row = { scenario: 'scenario', proxy: 'proxy', baseline: 'baseline', ratio: 'ratio', goal: 'goal', met: undefined };
   const cells = (r: Row) => [r.scenario, r.proxy, r.baseline, r.ratio, r.goal, r === header ? 'result' : r.met === undefined ? '—' : r.met ? 'met' : 'missed'];
