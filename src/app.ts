@@ -3,7 +3,8 @@ import { cors } from 'hono/cors';
 import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
-import { DEFAULT_ACCOUNT, inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
+import { inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
+import { AccountRegistry, DEFAULT_ACCOUNT_NAME, type Account } from './accounts.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
@@ -15,7 +16,7 @@ import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
-import { createMediaLoader, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
+import { createMediaLoader, type AccountUpstream, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
 import { isValidMediaId } from './media/media-id.js';
 import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
@@ -24,6 +25,8 @@ import type { Fetch } from './upstream/fetch-upstream.js';
 /** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
 export interface AppDeps {
   readonly config: Config;
+  /** The accounts served; config.accounts unless the runtime adds more (WHATSAPP_ACCOUNTS_FILE). */
+  readonly accounts?: readonly Account[];
   readonly fetch: Fetch;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -61,6 +64,8 @@ export interface ProxyApp {
   readonly app: Hono<Env>;
   readonly memory: MemoryTier;
   readonly loader: MediaLoader;
+  /** Replace its accounts to reload them (SIGHUP on Node). */
+  readonly accounts: AccountRegistry<AccountUpstream>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -78,21 +83,28 @@ export function createApp(deps: AppDeps): ProxyApp {
     onEvict: () => metrics.cacheEviction(),
   });
   const cache = new MediaCache([memory, ...(deps.sharedTiers ?? []), ...(deps.store ? [deps.store] : [])]);
-  const resolver = createMediaResolver({
-    config,
-    fetch: deps.fetch,
-    clock,
-    logger,
-    userAgent,
-    metrics,
-    ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
-  });
-  const resolverFor = (account: string) => {
-    if (account !== DEFAULT_ACCOUNT) throw new ProxyError('forbidden');
-    return resolver;
+  // One resolver per account: its lookup cache, not-found memory, single-flight and fail-fast windows
+  // (rate limit, rejected token) belong to that account alone.
+  const accounts = new AccountRegistry<AccountUpstream>(deps.accounts ?? config.accounts, (account) => ({
+    token: account.token,
+    resolver: createMediaResolver({
+      config,
+      token: account.token,
+      fetch: deps.fetch,
+      clock,
+      logger,
+      userAgent,
+      metrics,
+      ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
+    }),
+  }));
+  const account = (name: string): AccountUpstream => {
+    const found = accounts.for(name);
+    if (found === undefined) throw new ProxyError('unknown_account');
+    return found;
   };
-  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, resolverFor, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
-  const serveMedia = createMediaServer({ config, cache, resolverFor, loader, metrics, withKnownLength: deps.withKnownLength });
+  const loader = createMediaLoader({ config, fetch: deps.fetch, userAgent, account, cache, createSha256: deps.createSha256, clock, logger, metrics, withKnownLength: deps.withKnownLength });
+  const serveMedia = createMediaServer({ config, cache, account, loader, metrics, withKnownLength: deps.withKnownLength });
   const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
 
   const app = new Hono<Env>();
@@ -208,7 +220,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       range: c.req.header('range') ?? null,
       ifRange: c.req.header('if-range') ?? null,
     };
-    const served = await serveMedia({ account: DEFAULT_ACCOUNT, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
+    const served = await serveMedia({ account: DEFAULT_ACCOUNT_NAME, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;
@@ -218,7 +230,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
-  return { app, memory, loader };
+  return { app, memory, loader, accounts };
 }
 
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */

@@ -1,3 +1,4 @@
+import { ACCOUNT_NAME, DEFAULT_ACCOUNT_NAME, splitSecrets, type Account } from './accounts.js';
 import { checkTransport, normaliseHostEntry } from './upstream/url-policy.js';
 
 /**
@@ -87,7 +88,10 @@ export interface AuthConfig {
 export interface Config {
   readonly port: number;
   readonly host: string;
-  readonly whatsappToken: string;
+  /** Accounts from the environment: `default` (WHATSAPP_TOKEN) and those WHATSAPP_ACCOUNTS names. */
+  readonly accounts: readonly Account[];
+  /** WHATSAPP_ACCOUNTS_FILE: more accounts in a JSON file, read by the runtime at start and on reload. */
+  readonly accountsFile: string | undefined;
   readonly graphApiUrl: string;
   readonly graphApiVersion: string;
   readonly graphMaxRetries: number;
@@ -290,6 +294,34 @@ function loadStoreConfig(env: Env, runtime: Runtime): StoreConfig {
   return { kind: 'directory', path, maxBytes, maxAgeMs: maxAgeDays * 86_400_000 };
 }
 
+/**
+ * WHATSAPP_TOKEN (+ WHATSAPP_APP_SECRET) is the account `default`; WHATSAPP_ACCOUNTS=acme,globex adds
+ * WHATSAPP_TOKEN_ACME, WHATSAPP_APP_SECRET_ACME, … (names upper-cased): the same names work as Node
+ * environment variables and as Workers secrets. The default account need not exist when others do.
+ */
+function loadAccounts(env: Env): { accounts: Account[]; accountsFile: string | undefined } {
+  const accounts: Account[] = [];
+  const defaultToken = optional(env, 'WHATSAPP_TOKEN');
+  if (defaultToken !== undefined) accounts.push({ name: DEFAULT_ACCOUNT_NAME, token: defaultToken, appSecrets: splitSecrets(optional(env, 'WHATSAPP_APP_SECRET') ?? '') });
+  for (const name of list(optional(env, 'WHATSAPP_ACCOUNTS') ?? '')) {
+    if (!ACCOUNT_NAME.test(name)) throw new ConfigError('WHATSAPP_ACCOUNTS', `"${name.slice(0, 40)}" is not an account name (1-32 of a-z 0-9 _)`);
+    if (name === DEFAULT_ACCOUNT_NAME) throw new ConfigError('WHATSAPP_ACCOUNTS', 'the default account is WHATSAPP_TOKEN; do not list it');
+    if (accounts.some((a) => a.name === name)) throw new ConfigError('WHATSAPP_ACCOUNTS', `"${name}" is listed twice`);
+    const suffix = name.toUpperCase();
+    accounts.push({ name, token: required(env, `WHATSAPP_TOKEN_${suffix}`), appSecrets: splitSecrets(optional(env, `WHATSAPP_APP_SECRET_${suffix}`) ?? '') });
+  }
+  const accountsFile = optional(env, 'WHATSAPP_ACCOUNTS_FILE');
+  if (accounts.length === 0 && accountsFile === undefined) throw new ConfigError('WHATSAPP_TOKEN', 'is required but not set (or configure WHATSAPP_ACCOUNTS / WHATSAPP_ACCOUNTS_FILE)');
+  return { accounts, accountsFile };
+}
+
+/** The accounts of the environment and of WHATSAPP_ACCOUNTS_FILE together; a name in both is an error. */
+export function mergeAccounts(fromEnv: readonly Account[], fromFile: readonly Account[]): Account[] {
+  const clash = fromFile.find((f) => fromEnv.some((e) => e.name === f.name));
+  if (clash) throw new ConfigError('WHATSAPP_ACCOUNTS_FILE', `account "${clash.name}" is also configured in the environment`);
+  return [...fromEnv, ...fromFile];
+}
+
 export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   const logLevel = value(env, 'LOG_LEVEL').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -337,7 +369,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   return {
     port: integer(env, 'PORT', 0, 65535),
     host: value(env, 'HOST'),
-    whatsappToken: required(env, 'WHATSAPP_TOKEN'),
+    ...loadAccounts(env),
     graphApiUrl: httpUrl('GRAPH_API_URL', value(env, 'GRAPH_API_URL')),
     graphApiVersion: version,
     graphMaxRetries: integer(env, 'GRAPH_MAX_RETRIES', 0, 10),

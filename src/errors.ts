@@ -8,6 +8,7 @@ export const ERRORS = {
   invalid_media_id: { status: 400, title: 'Media id must be digits only' },
   unauthorized: { status: 401, title: 'A valid caller token is required' },
   forbidden: { status: 403, title: 'The caller token does not cover this media' },
+  unknown_account: { status: 403, title: 'The caller token names an account this proxy does not serve' },
   media_not_found: { status: 404, title: 'Media not found or expired' },
   not_found: { status: 404, title: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

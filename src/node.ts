@@ -11,6 +11,7 @@ import { describeError } from './logger.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
+import { readAccounts } from './runtime/accounts-file.js';
 import { openNodeStore } from './runtime/node-store.js';
 import { createPrometheusMetrics } from './runtime/prometheus-metrics.js';
 import { VERSION } from './version.js';
@@ -33,6 +34,13 @@ function configurationError(error: ConfigError): never {
 
 const config = readConfig();
 const logger = createPinoLogger(config.logLevel);
+let accounts;
+try {
+  accounts = readAccounts(config);
+} catch (error) {
+  if (error instanceof ConfigError) configurationError(error);
+  throw error;
+}
 const prometheus = createPrometheusMetrics();
 const store = await openNodeStore(config.store, { clock: systemClock, logger, metrics: prometheus.metrics }).catch((error: unknown) => {
   if (error instanceof ConfigError) configurationError(error);
@@ -40,8 +48,9 @@ const store = await openNodeStore(config.store, { clock: systemClock, logger, me
 });
 const storeFill = store?.fill?.bind(store);
 if (storeFill) prometheus.observeStore(storeFill);
-const { app, memory } = createApp({
+const { app, memory, accounts: registry } = createApp({
   config,
+  accounts,
   fetch: globalThis.fetch,
   clock: systemClock,
   logger,
@@ -82,4 +91,15 @@ function shutdown(signal: string) {
   setInterval(() => http.closeIdleConnections(), 50).unref();
 }
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+// Reload WHATSAPP_ACCOUNTS_FILE without dropping a request: running requests keep their account;
+// a bad file keeps the accounts in force.
+process.on('SIGHUP', () => {
+  try {
+    const next = readAccounts(config);
+    registry.replace(next);
+    logger.info({ accounts: next.length }, 'accounts reloaded');
+  } catch (error) {
+    logger.error({ error: error instanceof ConfigError ? error.message : describeError(error) }, 'accounts not reloaded; keeping the previous ones');
+  }
+});
 process.on('SIGINT', () => shutdown('SIGINT'));

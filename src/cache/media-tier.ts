@@ -25,8 +25,6 @@ export interface MediaKey {
   readonly id: string;
 }
 
-export const DEFAULT_ACCOUNT = 'default';
-
 /** The one string form of a key, for maps, object names and file paths. */
 export function keyPath(key: MediaKey): string {
   return `${key.account}/${key.id}`;

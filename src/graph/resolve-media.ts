@@ -27,6 +27,8 @@ export interface MediaResolver {
 
 export interface MediaResolverDeps {
   readonly config: Config;
+  /** The account's system-user token: Graph and the CDN both want it. */
+  readonly token: string;
   readonly fetch: Fetch;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -75,7 +77,7 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
 
   const endpoint = (id: string) => new URL(`${config.graphApiUrl}/${config.graphApiVersion}/${id}`);
   const headers = {
-    authorization: `Bearer ${config.whatsappToken}`,
+    authorization: `Bearer ${deps.token}`,
     'user-agent': userAgent,
     accept: 'application/json',
   };

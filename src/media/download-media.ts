@@ -21,13 +21,14 @@ export interface DownloadDeps {
  */
 export async function downloadMedia(
   deps: DownloadDeps,
+  token: string,
   media: ResolvedMedia,
   range: { readonly start: number; readonly end: number } | undefined,
   signal?: AbortSignal,
 ): Promise<DownloadAttempt> {
   const headers: Record<string, string> = {
     // The lookaside CDN wants the same bearer token as Graph...
-    authorization: `Bearer ${deps.config.whatsappToken}`,
+    authorization: `Bearer ${token}`,
     // ...and a User-Agent: without one (or with Node's default "node") it answers 200 text/html,
     // "Sorry, this content isn't available right now", instead of the bytes.
     'user-agent': deps.userAgent,

@@ -12,14 +12,20 @@ import { guardBody } from './guard-body.js';
 import { SharedDownload, type DownloadOutcome } from './shared-download.js';
 
 export interface MediaLoaderDeps extends DownloadDeps {
-  /** The resolver of the key's account. */
-  readonly resolverFor: (account: string) => MediaResolver;
+  /** The key's account: its token and resolver (throws unknown_account for one not configured). */
+  readonly account: (name: string) => AccountUpstream;
   readonly cache: MediaCache;
   readonly createSha256: CreateSha256;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly withKnownLength?: WithKnownLength;
+}
+
+/** What the loader needs of an account. Its token never leaves the upstream requests. */
+export interface AccountUpstream {
+  readonly token: string;
+  readonly resolver: MediaResolver;
 }
 
 /** See AppDeps.withKnownLength. */
@@ -72,9 +78,10 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
   async function openDownload(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal?: AbortSignal) {
     const started = deps.clock.now();
+    const account = deps.account(key.account);
     let current = media;
     for (let attempt = 0; ; attempt++) {
-      const result = await downloadMedia(deps, current, range, signal).catch((error: unknown) => {
+      const result = await downloadMedia(deps, account.token, current, range, signal).catch((error: unknown) => {
         metrics.cdnDownload(error instanceof ProxyError ? error.code : 'error', (deps.clock.now() - started) / 1000);
         throw error;
       });
@@ -88,7 +95,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       }
       metrics.urlRefresh();
       deps.logger.info({ mediaId: media.id, reason: result.reason }, 'download URL rejected; resolving the id again');
-      current = await deps.resolverFor(key.account).resolveMedia(media.id, { staleUrl: current.url });
+      current = await account.resolver.resolveMedia(media.id, { staleUrl: current.url });
     }
   }
 

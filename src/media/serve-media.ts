@@ -2,15 +2,14 @@ import type { MediaCache } from '../cache/media-cache.js';
 import type { Background, MediaKey } from '../cache/media-tier.js';
 import type { Config } from '../config.js';
 import { ProxyError } from '../errors.js';
-import type { MediaResolver } from '../graph/resolve-media.js';
 import { declaredLength, MediaResponder, planMediaResponse, type MediaAsk } from '../http/media-responder.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
-import type { MediaLoader, StreamSource, WithKnownLength } from './media-loader.js';
+import type { AccountUpstream, MediaLoader, StreamSource, WithKnownLength } from './media-loader.js';
 
 export interface ServeMediaDeps {
   readonly config: Config;
   readonly cache: MediaCache;
-  readonly resolverFor: (account: string) => MediaResolver;
+  readonly account: (name: string) => AccountUpstream;
   readonly loader: MediaLoader;
   readonly metrics?: Metrics;
   readonly withKnownLength?: WithKnownLength;
@@ -69,7 +68,7 @@ export function createMediaServer(deps: ServeMediaDeps) {
 
   async function miss(key: MediaKey, ask: MediaAsk, signal: () => AbortSignal | undefined, background: Background, requestId: string, extra?: Record<string, string>): Promise<ServedMedia> {
     metrics.cacheMiss();
-    const media = await deps.resolverFor(key.account).resolveMedia(key.id);
+    const media = await deps.account(key.account).resolver.resolveMedia(key.id);
     if (media.size > deps.config.maxMediaBytes) {
       throw new ProxyError('media_too_large', { detail: `Graph announces ${media.size} bytes; this proxy serves at most ${deps.config.maxMediaBytes}` });
     }
