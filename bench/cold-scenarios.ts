@@ -69,10 +69,27 @@ export async function measureColdMiss(ways: readonly Way[], set: ColdSet, warmup
   return samples;
 }
 
-/** Requests every id of the set once through the proxy (a cold miss each), so the store holds them. */
+/** Files in the proxy's store, from /healthz. */
+async function storedEntries(proxy: ServerProcess): Promise<number> {
+  const { transfer, body } = await curlBody(`${proxy.url}/healthz`, {});
+  const entries = (JSON.parse(body) as { store?: { entries?: unknown } }).store?.entries;
+  if (transfer.status !== 200 || typeof entries !== 'number') throw new Error(`/healthz answered ${transfer.status} without a store fill: ${body}`);
+  return entries;
+}
+
+/**
+ * Requests every id of the set once through the proxy (a cold miss each), then waits until the store
+ * holds them all: a file is committed to the store after its last byte went out, and a proxy stopped
+ * before that commit does not wait for it (the temporary file is dropped at the next start).
+ */
 export async function prefetch(proxy: ServerProcess, jwt: string, set: ColdSet): Promise<void> {
+  const before = await storedEntries(proxy);
   const way = viaServer(proxy, jwt, set.bytes);
   for (let n = 0; n < set.count; n++) await way.get(set.id(n));
+  for (let wait = 0; (await storedEntries(proxy)) < before + set.count; wait++) {
+    if (wait >= 50) throw new Error(`the store did not take the ${set.count} files of ${set.name} within 5 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export interface FirstHitPair {
