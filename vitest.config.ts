@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
  * documents, and the tests drive the fake through its control endpoint.
  */
 const WORKER_TEST_SECRET = randomBytes(32).toString('hex');
+const WORKER_TEST_APP_SECRET = randomBytes(16).toString('hex');
 
 export default defineConfig({
   test: {
@@ -36,6 +37,9 @@ export default defineConfig({
               miniflare: {
                 bindings: {
                   WHATSAPP_TOKEN: fake.token,
+                  // A second business account, as Workers secrets name it (README: Several business accounts).
+                  WHATSAPP_ACCOUNTS: 'acme',
+                  WHATSAPP_TOKEN_ACME: fake.secondToken,
                   JWT_SECRET: WORKER_TEST_SECRET,
                   GRAPH_API_URL: fake.origin,
                   MEDIA_HOSTS: '127.0.0.1',
@@ -46,7 +50,12 @@ export default defineConfig({
                   GRAPH_MAX_RETRIES: '1',
                   LOG_LEVEL: 'info',
                   FAKE_CONTROL_URL: fake.control,
+                  WHATSAPP_APP_SECRET: WORKER_TEST_APP_SECRET,
                 },
+                // The Worker as producer and consumer of its own prefetch queue (miniflare's local
+                // Queues), as README "Cloudflare Workers" configures it in wrangler.toml.
+                queueProducers: { PREFETCH_QUEUE: { queueName: 'media-prefetch' } },
+                queueConsumers: { 'media-prefetch': { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 4 } },
               },
             };
           }),

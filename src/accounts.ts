@@ -31,9 +31,20 @@ export function parseAccountsFile(text: string, variable = 'WHATSAPP_ACCOUNTS_FI
     const { token, appSecret } = entry as Record<string, unknown>;
     if (typeof token !== 'string' || token.trim() === '') throw new ConfigError(variable, `account "${name}" has no "token"`);
     if (appSecret !== undefined && typeof appSecret !== 'string') throw new ConfigError(variable, `account "${name}": "appSecret" must be a string`);
-    accounts.push({ name, token: token.trim(), appSecrets: splitSecrets(appSecret ?? '') });
+    const secrets = splitSecrets(appSecret ?? '');
+    const short = checkAppSecrets(secrets);
+    if (short !== undefined) throw new ConfigError(variable, `account "${name}": ${short}`);
+    accounts.push({ name, token: token.trim(), appSecrets: secrets });
   }
   return accounts;
+}
+
+/** Meta app secrets are 32 hex characters; anything much shorter is a paste error, not a secret. */
+const MIN_APP_SECRET_LENGTH = 16;
+
+/** What is wrong with these app secrets, or undefined. */
+export function checkAppSecrets(secrets: readonly string[]): string | undefined {
+  return secrets.some((s) => s.length < MIN_APP_SECRET_LENGTH) ? `each secret must be at least ${MIN_APP_SECRET_LENGTH} characters` : undefined;
 }
 
 export function splitSecrets(raw: string): string[] {
@@ -47,11 +58,11 @@ export function splitSecrets(raw: string): string[] {
  * The accounts in force. Replaced whole on a reload (SIGHUP with WHATSAPP_ACCOUNTS_FILE): requests
  * already running keep the account they looked up; later ones see the new set. Whatever is built per
  * account (its resolver: lookup cache, not-found memory, rate-limit and token-rejected windows) is
- * built once and kept while the account's token stays the same.
+ * built once and kept while the account's token and secrets stay the same.
  */
 export class AccountRegistry<PerAccount> {
   private accounts: ReadonlyMap<string, Account>;
-  private readonly built = new Map<string, { token: string; value: PerAccount }>();
+  private readonly built = new Map<string, { account: Account; value: PerAccount }>();
 
   constructor(
     accounts: readonly Account[],
@@ -73,9 +84,9 @@ export class AccountRegistry<PerAccount> {
     const account = this.accounts.get(name);
     if (account === undefined) return undefined;
     const existing = this.built.get(name);
-    if (existing !== undefined && existing.token === account.token) return existing.value;
+    if (existing !== undefined && sameAccount(existing.account, account)) return existing.value;
     const value = this.build(account);
-    this.built.set(name, { token: account.token, value });
+    this.built.set(name, { account, value });
     return value;
   }
 
@@ -83,6 +94,10 @@ export class AccountRegistry<PerAccount> {
     this.accounts = toMap(accounts);
     for (const name of [...this.built.keys()]) if (!this.accounts.has(name)) this.built.delete(name);
   }
+}
+
+function sameAccount(a: Account, b: Account): boolean {
+  return a.token === b.token && a.appSecrets.length === b.appSecrets.length && a.appSecrets.every((s, i) => s === b.appSecrets[i]);
 }
 
 function toMap(accounts: readonly Account[]): ReadonlyMap<string, Account> {

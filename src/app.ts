@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { createCallerTokenVerifier, grantCovers, type VerifyCallerToken } from './auth/verify-caller-token.js';
+import { createCallerTokenVerifier, grantCovers, type CallerGrant, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
 import { inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
-import { AccountRegistry, DEFAULT_ACCOUNT_NAME, type Account } from './accounts.js';
+import { AccountRegistry, type Account } from './accounts.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ProxyError, isProxyError } from './errors.js';
@@ -14,6 +14,10 @@ import { BASE_HEADERS } from './http/media-headers.js';
 import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
 import { bearerToken } from './http/bearer-token.js';
+import { mountIngestion } from './http/ingest-routes.js';
+import { createTierIngestor } from './ingest/media-ingestor.js';
+import { createSignatureVerifier, type VerifySignature } from './ingest/webhook-signature.js';
+import type { Ingestion, IngestionOptions } from './ingest/ingestion.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type AccountUpstream, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
@@ -23,7 +27,7 @@ import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 
 /** Everything the core needs from its runtime. The entrypoints (src/node.ts, src/worker.ts) build it. */
-export interface AppDeps {
+export interface AppDeps extends IngestionOptions {
   readonly config: Config;
   /** The accounts served; config.accounts unless the runtime adds more (WHATSAPP_ACCOUNTS_FILE). */
   readonly accounts?: readonly Account[];
@@ -60,13 +64,21 @@ type Env = {
   };
 };
 
-export interface ProxyApp {
+export interface ProxyApp extends Ingestion {
   readonly app: Hono<Env>;
   readonly memory: MemoryTier;
   readonly loader: MediaLoader;
   /** Replace its accounts to reload them (SIGHUP on Node). */
-  readonly accounts: AccountRegistry<AccountUpstream>;
+  readonly accounts: AccountRegistry<AccountServices>;
 }
+
+/** What is built once per account: its upstream (token, resolver) and its webhook signature check. */
+interface AccountServices extends AccountUpstream {
+  readonly verifySignature: VerifySignature | undefined;
+}
+
+/** OAuth-style scope a caller token needs for DELETE /media/:id. */
+export const DELETE_SCOPE = 'media:delete';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BASE_HEADERS_ENTRIES = Object.entries(BASE_HEADERS);
@@ -85,8 +97,9 @@ export function createApp(deps: AppDeps): ProxyApp {
   const cache = new MediaCache([memory, ...(deps.sharedTiers ?? []), ...(deps.store ? [deps.store] : [])]);
   // One resolver per account: its lookup cache, not-found memory, single-flight and fail-fast windows
   // (rate limit, rejected token) belong to that account alone.
-  const accounts = new AccountRegistry<AccountUpstream>(deps.accounts ?? config.accounts, (account) => ({
+  const accounts = new AccountRegistry<AccountServices>(deps.accounts ?? config.accounts, (account) => ({
     token: account.token,
+    verifySignature: account.appSecrets.length > 0 ? createSignatureVerifier(account.appSecrets) : undefined,
     resolver: createMediaResolver({
       config,
       token: account.token,
@@ -98,7 +111,7 @@ export function createApp(deps: AppDeps): ProxyApp {
       ...(deps.graphRetryBaseMs === undefined ? {} : { retryBaseMs: deps.graphRetryBaseMs }),
     }),
   }));
-  const account = (name: string): AccountUpstream => {
+  const account = (name: string): AccountServices => {
     const found = accounts.for(name);
     if (found === undefined) throw new ProxyError('unknown_account');
     return found;
@@ -109,7 +122,7 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   const app = new Hono<Env>();
   const corsEnabled = config.corsOrigins.length > 0;
-  const mediaMethods = corsEnabled ? 'GET, HEAD, OPTIONS' : 'GET, HEAD';
+  const mediaMethods = corsEnabled ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, DELETE';
 
   // One middleware, one layer per request:
   // - a log line per request: method, path (never the query: it may hold ?token=), status, duration,
@@ -204,14 +217,34 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
-  app.get('/media/:id', async (c) => {
-    const requestId = c.get('requestId');
+  // POST/GET /webhooks/whatsapp and POST /prefetch (src/http/ingest-routes.ts).
+  const fallbackIngestor = () => createTierIngestor({ cache, loader, account, maxMediaBytes: config.maxMediaBytes, hasStore: deps.store !== undefined });
+  const ingestion = mountIngestion(app, deps, {
+    config,
+    clock,
+    logger,
+    metrics,
+    background,
+    verifyCallerToken,
+    fallbackIngestor,
+    verifierFor: (name) => accounts.for(name)?.verifySignature,
+    knowsAccount: (name) => accounts.get(name) !== undefined,
+  });
+
+  /** The caller's grant for this media id: a valid token whose `media` claim covers the id. */
+  async function authorize(c: Context<Env>): Promise<{ grant: CallerGrant; id: string }> {
     const token = callerToken(c);
     if (token === undefined) throw new ProxyError('unauthorized', { detail: 'send Authorization: Bearer <token> or ?token=' });
     const grant = await verifyCallerToken(token);
-    const id = c.req.param('id');
+    const id = c.req.param('id') ?? '';
     if (!isValidMediaId(id)) throw new ProxyError('invalid_media_id');
     if (!grantCovers(grant, id)) throw new ProxyError('forbidden');
+    return { grant, id };
+  }
+
+  app.get('/media/:id', async (c) => {
+    const requestId = c.get('requestId');
+    const { grant, id } = await authorize(c);
 
     const ask: MediaAsk = {
       head: c.req.method === 'HEAD',
@@ -220,17 +253,30 @@ export function createApp(deps: AppDeps): ProxyApp {
       range: c.req.header('range') ?? null,
       ifRange: c.req.header('if-range') ?? null,
     };
-    const served = await serveMedia({ account: DEFAULT_ACCOUNT_NAME, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
+    const served = await serveMedia({ account: grant.account, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
     c.set('cache', served.cache);
     c.set('bytes', served.bytes);
     return served.response;
+  });
+
+  // Erasure: every tier this proxy reaches (memory, store, this location's edge cache), and any copy
+  // a running download was about to keep. 204 also when nothing was there.
+  app.delete('/media/:id', async (c) => {
+    const { grant, id } = await authorize(c);
+    if (!grant.scope.has(DELETE_SCOPE)) throw new ProxyError('insufficient_scope', { detail: `the token needs the ${DELETE_SCOPE} scope` });
+    const key = { account: grant.account, id };
+    account(key.account);
+    loader.forget(key);
+    await cache.delete(key, background(c));
+    logger.info({ requestId: c.get('requestId'), mediaId: id, account: key.account }, 'media erased');
+    return new Response(null, { status: 204, headers: { 'x-request-id': c.get('requestId') } });
   });
 
   app.all('/media/:id', () => {
     throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
   });
 
-  return { app, memory, loader, accounts };
+  return { app, memory, loader, accounts, ...ingestion };
 }
 
 /** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */

@@ -1,4 +1,4 @@
-import { ACCOUNT_NAME, DEFAULT_ACCOUNT_NAME, splitSecrets, type Account } from './accounts.js';
+import { ACCOUNT_NAME, checkAppSecrets, DEFAULT_ACCOUNT_NAME, splitSecrets, type Account } from './accounts.js';
 import { checkTransport, normaliseHostEntry } from './upstream/url-policy.js';
 
 /**
@@ -48,6 +48,10 @@ export const DEFAULTS = {
   // WhatsApp documents go up to 100 MB; anything Graph announces as larger is refused unread.
   MAX_MEDIA_BYTES: '104857600',
   AWS_REGION: 'us-east-1',
+  // Media ids waiting to be fetched ahead of any viewer (webhooks, POST /prefetch). A full queue
+  // answers 503 + Retry-After, which Meta honours by redelivering later.
+  PREFETCH_QUEUE_MAX: '10000',
+  PREFETCH_CONCURRENCY: '4',
 } as const;
 
 /** Which runtime loadConfig reads for: only the store's default and r2:// depend on it. */
@@ -111,6 +115,14 @@ export interface Config {
   readonly store: StoreConfig;
   /** A Graph file_size above this is refused before any download (media_too_large). */
   readonly maxMediaBytes: number;
+  readonly webhook: WebhookConfig;
+  readonly prefetchQueueMax: number;
+  readonly prefetchConcurrency: number;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_VERIFY_TOKEN, for Meta's GET handshake; unset: every handshake answers 403. */
+  readonly verifyToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -302,17 +314,24 @@ function loadStoreConfig(env: Env, runtime: Runtime): StoreConfig {
 function loadAccounts(env: Env): { accounts: Account[]; accountsFile: string | undefined } {
   const accounts: Account[] = [];
   const defaultToken = optional(env, 'WHATSAPP_TOKEN');
-  if (defaultToken !== undefined) accounts.push({ name: DEFAULT_ACCOUNT_NAME, token: defaultToken, appSecrets: splitSecrets(optional(env, 'WHATSAPP_APP_SECRET') ?? '') });
+  if (defaultToken !== undefined) accounts.push({ name: DEFAULT_ACCOUNT_NAME, token: defaultToken, appSecrets: appSecrets(env, 'WHATSAPP_APP_SECRET') });
   for (const name of list(optional(env, 'WHATSAPP_ACCOUNTS') ?? '')) {
     if (!ACCOUNT_NAME.test(name)) throw new ConfigError('WHATSAPP_ACCOUNTS', `"${name.slice(0, 40)}" is not an account name (1-32 of a-z 0-9 _)`);
     if (name === DEFAULT_ACCOUNT_NAME) throw new ConfigError('WHATSAPP_ACCOUNTS', 'the default account is WHATSAPP_TOKEN; do not list it');
     if (accounts.some((a) => a.name === name)) throw new ConfigError('WHATSAPP_ACCOUNTS', `"${name}" is listed twice`);
     const suffix = name.toUpperCase();
-    accounts.push({ name, token: required(env, `WHATSAPP_TOKEN_${suffix}`), appSecrets: splitSecrets(optional(env, `WHATSAPP_APP_SECRET_${suffix}`) ?? '') });
+    accounts.push({ name, token: required(env, `WHATSAPP_TOKEN_${suffix}`), appSecrets: appSecrets(env, `WHATSAPP_APP_SECRET_${suffix}`) });
   }
   const accountsFile = optional(env, 'WHATSAPP_ACCOUNTS_FILE');
   if (accounts.length === 0 && accountsFile === undefined) throw new ConfigError('WHATSAPP_TOKEN', 'is required but not set (or configure WHATSAPP_ACCOUNTS / WHATSAPP_ACCOUNTS_FILE)');
   return { accounts, accountsFile };
+}
+
+function appSecrets(env: Env, name: string): string[] {
+  const secrets = splitSecrets(optional(env, name) ?? '');
+  const short = checkAppSecrets(secrets);
+  if (short !== undefined) throw new ConfigError(name, short);
+  return secrets;
 }
 
 /** The accounts of the environment and of WHATSAPP_ACCOUNTS_FILE together; a name in both is an error. */
@@ -323,6 +342,7 @@ export function mergeAccounts(fromEnv: readonly Account[], fromFile: readonly Ac
 }
 
 export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
+  const accounts = loadAccounts(env);
   const logLevel = value(env, 'LOG_LEVEL').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -369,7 +389,7 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
   return {
     port: integer(env, 'PORT', 0, 65535),
     host: value(env, 'HOST'),
-    ...loadAccounts(env),
+    ...accounts,
     graphApiUrl: httpUrl('GRAPH_API_URL', value(env, 'GRAPH_API_URL')),
     graphApiVersion: version,
     graphMaxRetries: integer(env, 'GRAPH_MAX_RETRIES', 0, 10),
@@ -387,5 +407,19 @@ export function loadConfig(env: Env, runtime: Runtime = 'node'): Config {
     auth: loadAuthConfig(env),
     store: loadStoreConfig(env, runtime),
     maxMediaBytes: integer(env, 'MAX_MEDIA_BYTES', 1, 5 * 1024 ** 3),
+    webhook: loadWebhookConfig(env, accounts.accounts, accounts.accountsFile),
+    prefetchQueueMax: integer(env, 'PREFETCH_QUEUE_MAX', 1, 10_000_000),
+    prefetchConcurrency: integer(env, 'PREFETCH_CONCURRENCY', 1, 64),
   };
+}
+
+function loadWebhookConfig(env: Env, accounts: readonly Account[], accountsFile: string | undefined): WebhookConfig {
+  const verifyToken = optional(env, 'WEBHOOK_VERIFY_TOKEN');
+  // A verify token without any app secret would pass Meta's handshake on an endpoint that then answers
+  // 404 to every delivery: refuse the half-configuration at start instead.
+  if (verifyToken !== undefined && accountsFile === undefined && accounts.every((a) => a.appSecrets.length === 0)) {
+    throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'needs WHATSAPP_APP_SECRET (the webhook endpoints are off without it)');
+  }
+  if (verifyToken !== undefined && verifyToken.length > 256) throw new ConfigError('WEBHOOK_VERIFY_TOKEN', 'must be at most 256 characters');
+  return { verifyToken };
 }

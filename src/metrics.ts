@@ -19,7 +19,11 @@ export interface Metrics {
   storeWrite(outcome: 'ok' | 'failed' | 'refused', bytes: number): void;
   /** A stored file removed to hold STORE_MAX_BYTES / STORE_MAX_AGE_DAYS, or because it was malformed. */
   storeEviction(reason: 'size' | 'age' | 'malformed'): void;
+  /** Prefetch jobs: accepted (count at once), done, already_stored (nothing to fetch), retried, failed (dropped). */
+  prefetchJob(event: PrefetchEvent, count?: number): void;
 }
+
+export type PrefetchEvent = 'accepted' | 'done' | 'already_stored' | 'retried' | 'failed';
 
 export const noopMetrics: Metrics = {
   request() {},
@@ -35,4 +39,5 @@ export const noopMetrics: Metrics = {
   downloadFinished() {},
   storeWrite() {},
   storeEviction() {},
+  prefetchJob() {},
 };

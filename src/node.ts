@@ -4,10 +4,12 @@
  */
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { describeError } from './logger.js';
+import { openFileJournal, type FileJournal } from './runtime/file-journal.js';
 import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
@@ -32,6 +34,23 @@ function configurationError(error: ConfigError): never {
   process.exit(1);
 }
 
+/**
+ * Accepted prefetch jobs live beside the store (on the same persistent volume), or under `data/` in
+ * the working directory when the store is not a directory (S3, none): the journal needs a local disk.
+ */
+function journalDir(config: Config): string {
+  return config.store.kind === 'directory' ? join(config.store.path, '.prefetch-journal') : 'data/prefetch-journal';
+}
+
+async function openJournal(dir: string): Promise<FileJournal> {
+  try {
+    return await openFileJournal(dir);
+  } catch (error) {
+    console.error(`whatsapp-media-proxy: cannot open the prefetch journal: ${describeError(error).message}`);
+    process.exit(1);
+  }
+}
+
 const config = readConfig();
 const logger = createPinoLogger(config.logLevel);
 let accounts;
@@ -48,7 +67,8 @@ const store = await openNodeStore(config.store, { clock: systemClock, logger, me
 });
 const storeFill = store?.fill?.bind(store);
 if (storeFill) prometheus.observeStore(storeFill);
-const { app, memory, accounts: registry } = createApp({
+const prefetchJournal = await openJournal(journalDir(config));
+const { app, memory, prefetchQueue, accounts: registry } = createApp({
   config,
   accounts,
   fetch: globalThis.fetch,
@@ -59,8 +79,14 @@ const { app, memory, accounts: registry } = createApp({
   metrics: prometheus.metrics,
   metricsEndpoint: prometheus.scrape,
   ...(store ? { store } : {}),
+  prefetchJournal,
 });
 prometheus.observeCache(memory);
+if (prefetchQueue) {
+  prometheus.observePrefetchQueue(prefetchQueue);
+  // Jobs accepted before a crash or restart run again now, before any new one is taken.
+  await prefetchQueue.start();
+}
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info({ address: info.address, port: info.port, version: VERSION, store: store?.kind ?? 'none', ...storeFill?.() }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
@@ -80,9 +106,12 @@ function shutdown(signal: string) {
     process.exit(0);
   }, config.shutdownTimeoutMs);
   force.unref();
+  // Jobs still queued stay in the journal and run at the next start.
   http.close(() => {
-    logger.info({}, 'stopped');
-    process.exit(0);
+    void prefetchJournal.close().finally(() => {
+      logger.info({}, 'stopped');
+      process.exit(0);
+    });
   });
   // close() only drops connections idle right now. A keep-alive connection whose response is still
   // streaming would stay open after that response until the keep-alive timeout (5 s), holding up the

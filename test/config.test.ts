@@ -100,6 +100,26 @@ describe('loadConfig', () => {
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
   });
 
+  it('reads the webhook and prefetch settings: secrets to rotate, the verify token, queue bounds', () => {
+    const secrets = ['a'.repeat(32), 'b'.repeat(32)];
+    const config = loadConfig({ ...base, WHATSAPP_APP_SECRET: ` ${secrets[0]} , ${secrets[1]} `, WEBHOOK_VERIFY_TOKEN: 'tok', PREFETCH_QUEUE_MAX: '50', PREFETCH_CONCURRENCY: '8' });
+    expect(config).toMatchObject({ webhook: { verifyToken: 'tok' }, prefetchQueueMax: 50, prefetchConcurrency: 8 });
+    expect(config.accounts.find((a) => a.name === 'default')?.appSecrets).toEqual(secrets);
+    expect(loadConfig(base)).toMatchObject({ webhook: { verifyToken: undefined }, prefetchQueueMax: 10_000, prefetchConcurrency: 4 });
+    expect(loadConfig(base).accounts.find((a) => a.name === 'default')?.appSecrets).toEqual([]);
+  });
+
+  it.each([
+    [{ WHATSAPP_APP_SECRET: 'short' }, 'WHATSAPP_APP_SECRET'],
+    [{ WEBHOOK_VERIFY_TOKEN: 'token-without-secret' }, 'WEBHOOK_VERIFY_TOKEN'],
+    [{ PREFETCH_QUEUE_MAX: '0' }, 'PREFETCH_QUEUE_MAX'],
+    [{ PREFETCH_QUEUE_MAX: 'lots' }, 'PREFETCH_QUEUE_MAX'],
+    [{ PREFETCH_CONCURRENCY: '0' }, 'PREFETCH_CONCURRENCY'],
+    [{ PREFETCH_CONCURRENCY: '65' }, 'PREFETCH_CONCURRENCY'],
+  ])('refuses the webhook/prefetch setting %o naming %s', (override, variable) => {
+    expect(failure({ ...base, ...override }).variable).toBe(variable);
+  });
+
   it('allows plain http and custom ports only for loopback hosts (local fakes)', () => {
     expect(loadConfig({ ...base, GRAPH_API_URL: 'http://127.0.0.1:4000' }).graphApiUrl).toBe('http://127.0.0.1:4000');
     expect(failure({ ...base, GRAPH_API_URL: 'https://graph.facebook.com:8443' }).variable).toBe('GRAPH_API_URL');

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importSPKI, jwtVerify, type JWTPayload, type ProtectedHeaderParameters, type JWTVerifyGetKey, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { DEFAULT_ACCOUNT_NAME as DEFAULT_ACCOUNT } from '../accounts.js';
 import type { Clock } from '../clock.js';
 import { ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, type AuthConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
@@ -9,6 +10,10 @@ import type { Fetch } from '../upstream/fetch-upstream.js';
 export interface CallerGrant {
   /** `*` for every id, otherwise the ids listed in the `media` claim. Empty when the claim is missing or malformed. */
   readonly media: '*' | ReadonlySet<string>;
+  /** The space-separated `scope` claim (RFC 8693 §4.2, OAuth style), e.g. `media:prefetch`. Empty when absent. */
+  readonly scope: ReadonlySet<string>;
+  /** The WhatsApp account the token is for: the `acct` claim, `default` without one. */
+  readonly account: string;
   /** `exp`, in ms since epoch. */
   readonly expiresAt: number;
 }
@@ -18,6 +23,9 @@ export type VerifyCallerToken = (token: string) => Promise<CallerGrant>;
 export function grantCovers(grant: CallerGrant, mediaId: string): boolean {
   return grant.media === '*' || grant.media.has(mediaId);
 }
+
+/** Account names as issue 13 defines them (they become env-variable suffixes and store key prefixes). */
+export const ACCOUNT_NAME = /^[a-z0-9_]{1,32}$/;
 
 export interface CallerTokenDeps {
   readonly fetch: Fetch;
@@ -129,7 +137,10 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
       if (error instanceof KeySetUnavailable) throw new ProxyError('auth_unavailable', { retryAfter: 30, cause: error.cause });
       throw new ProxyError('unauthorized', { detail: describeJoseFailure(error), cause: error });
     }
-    const grant: CallerGrant = { media: mediaClaim(payload.media), expiresAt: (payload.exp ?? 0) * 1000 };
+    const account = accountClaim(payload.acct);
+    // A malformed acct must not silently fall back to the default account's media.
+    if (account === undefined) throw new ProxyError('unauthorized', { detail: 'token claim "acct" is not acceptable' });
+    const grant: CallerGrant = { media: mediaClaim(payload.media), scope: scopeClaim(payload.scope), account, expiresAt: (payload.exp ?? 0) * 1000 };
     const ttl = Math.min(VERIFIED_CACHE_MAX_TTL_MS, grant.expiresAt - deps.clock.now());
     if (ttl > 0) verified.set(token, grant, { ttl });
     return grant;
@@ -148,6 +159,15 @@ function mediaClaim(claim: unknown): CallerGrant['media'] {
   if (claim === '*') return '*';
   if (Array.isArray(claim)) return new Set(claim.filter((id): id is string => typeof id === 'string'));
   return new Set();
+}
+
+function scopeClaim(claim: unknown): ReadonlySet<string> {
+  return typeof claim === 'string' ? new Set(claim.split(' ').filter((s) => s !== '')) : new Set();
+}
+
+function accountClaim(claim: unknown): string | undefined {
+  if (claim === undefined) return DEFAULT_ACCOUNT;
+  return typeof claim === 'string' && ACCOUNT_NAME.test(claim) ? claim : undefined;
 }
 
 /** A caller-safe reason: jose's codes, never the token or key material. */

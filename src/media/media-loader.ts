@@ -50,7 +50,7 @@ export interface MediaLoader {
    */
   stream(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal: AbortSignal | undefined, background: Background, requestId: string): Promise<OpenedStream>;
   /** Gets the file into every tier that takes it (prefetch); resolves when the download ended verified. */
-  fill(key: MediaKey, media: ResolvedMedia, background: Background): Promise<DownloadOutcome>;
+  fill(key: MediaKey, media: ResolvedMedia, background: Background): Promise<DownloadOutcome<TierCopy>>;
   /** A download of this key is running (a prefetch, another caller). */
   isLoading(key: MediaKey): boolean;
   /**

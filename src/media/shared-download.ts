@@ -141,7 +141,8 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
     try {
       for (;;) {
         await this.demand();
-        if (this.readers.size === 0 && this.writers.length === 0) {
+        // With every byte in (the source releases its last chunk only once verified), read on to its end.
+        if (this.readers.size === 0 && this.writers.length === 0 && this.received < this.options.size) {
           // Nobody wants the rest: stop the transfer instead of finishing it for nothing.
           const reason = new Error('every reader left');
           await this.sourceReader.cancel(reason).catch(() => {});

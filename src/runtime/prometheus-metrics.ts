@@ -14,6 +14,8 @@ export interface PrometheusMetrics {
   observeCache(tier: { readonly bytes: number; readonly entries: number }): void;
   /** Reports a bounded store's fill (the directory store) as gauges, read at scrape time. */
   observeStore(fill: () => { readonly bytes: number; readonly entries: number }): void;
+  /** Reports the prefetch queue's depth (jobs waiting or running) as a gauge, read at scrape time. */
+  observePrefetchQueue(queue: { readonly depth: number }): void;
   /** The text exposition format, for GET /metrics. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -105,6 +107,21 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       this.set(storeFill?.().entries ?? 0);
     },
   });
+  const prefetchJobs = new Counter({
+    name: `${PREFIX}prefetch_jobs_total`,
+    help: 'Prefetch jobs (webhook deliveries, POST /prefetch) by event: accepted, done, already_stored, retried, failed (dropped).',
+    labelNames: ['event'] as const,
+    registers,
+  });
+  let observedQueue: { readonly depth: number } | undefined;
+  new Gauge({
+    name: `${PREFIX}prefetch_queue_depth`,
+    help: 'Prefetch jobs waiting or running in this process.',
+    registers,
+    collect() {
+      this.set(observedQueue?.depth ?? 0);
+    },
+  });
 
   let observed: { readonly bytes: number; readonly entries: number } | undefined;
   new Gauge({
@@ -162,6 +179,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       if (bytes > 0) storeBytesWritten.inc(bytes);
     },
     storeEviction: (reason) => storeEvictions.inc({ reason }),
+    prefetchJob: (event, count = 1) => prefetchJobs.inc({ event }, count),
   };
 
   return {
@@ -172,6 +190,9 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     },
     observeStore(fill) {
       storeFill = fill;
+    },
+    observePrefetchQueue(queue) {
+      observedQueue = queue;
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };

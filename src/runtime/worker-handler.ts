@@ -4,7 +4,10 @@ import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { problemResponse } from '../http/problem-response.js';
-import { createJsonLogger } from '../logger.js';
+import { consumePrefetchBatch } from '../ingest/consume-queue-batch.js';
+import { createQueueIntake, type QueueProducer } from '../ingest/queue-intake.js';
+import { DEFAULT_RETRY_POLICY } from '../ingest/retry-policy.js';
+import { createJsonLogger, type Logger } from '../logger.js';
 import { VERSION } from '../version.js';
 import { withFixedLength } from './worker-fixed-length.js';
 import { createWorkerSha256 } from './worker-sha256.js';
@@ -16,7 +19,7 @@ export interface WorkerHandlerOptions {
   readonly writeLog?: (line: string) => void;
 }
 
-type Built = { readonly proxy: ProxyApp } | { readonly configError: ConfigError };
+type Built = { readonly proxy: ProxyApp; readonly logger: Logger } | { readonly configError: ConfigError };
 
 /**
  * The Worker's fetch handler. The app is built once per isolate, on the first request, because a
@@ -50,8 +53,11 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
       sharedTiers: [edge],
       background: (c) => c.executionCtx,
       withKnownLength: withFixedLength,
+      // With a Queues binding, accepted prefetch jobs go to the queue (durable, consumed by queue()
+      // below); without one, the in-isolate queue runs them under ctx.waitUntil (README: its limits).
+      ...(isQueue(env.PREFETCH_QUEUE) ? { prefetchIntake: (ingestor) => createQueueIntake(env.PREFETCH_QUEUE as QueueProducer, ingestor, logger) } : {}),
     });
-    return { proxy };
+    return { proxy, logger };
   }
 
   return {
@@ -64,7 +70,18 @@ export function createWorkerHandler(options: WorkerHandlerOptions = {}): Exporte
       }
       return built.proxy.app.fetch(request, env, ctx);
     },
+
+    /** The PREFETCH_QUEUE consumer (wrangler.toml [[queues.consumers]]): one message per job. */
+    async queue(batch, env) {
+      built ??= build(env);
+      if ('configError' in built) return batch.retryAll({ delaySeconds: 60 });
+      await consumePrefetchBatch(batch.messages, { ingestor: built.proxy.ingestor, logger: built.logger, retry: DEFAULT_RETRY_POLICY });
+    },
   };
+}
+
+function isQueue(binding: unknown): boolean {
+  return typeof binding === 'object' && binding !== null && typeof (binding as { sendBatch?: unknown }).sendBatch === 'function';
 }
 
 /** The Worker's plain variables and secrets (strings); other bindings are not configuration. */

@@ -168,4 +168,21 @@ describe('GET /metrics (Prometheus)', () => {
     const without = await createPrometheusMetrics({ processMetrics: false }).scrape();
     expect(without.body).not.toContain('process_resident_memory_bytes');
   });
+  it('counts prefetch jobs accepted, done, already stored and failed, and reports the queue depth', async () => {
+    await start();
+    prometheus.observePrefetchQueue(h.proxy.prefetchQueue!);
+    h.fake.scriptDownload(IMAGE_ID, { headerDelayMs: 200 });
+    const prefetch = async (media: string[]) =>
+      fetch(`${h.url}/prefetch`, { method: 'POST', body: JSON.stringify({ media }), headers: { authorization: `Bearer ${await h.token({ media: '*', scope: 'media:prefetch' })}` } });
+    expect((await prefetch([IMAGE_ID, '404404'])).status).toBe(202);
+    expect(sample(await scrape(), `${P}prefetch_queue_depth`)).toBeGreaterThan(0);
+    await h.proxy.prefetchQueue!.idle();
+    // Already in memory: answered `stored` at once, nothing queued.
+    expect((await prefetch([IMAGE_ID])).status).toBe(202);
+    const text = await scrape();
+    expect(sample(text, `${P}prefetch_jobs_total`, { event: 'accepted' })).toBe(2);
+    expect(sample(text, `${P}prefetch_jobs_total`, { event: 'done' })).toBe(1);
+    expect(sample(text, `${P}prefetch_jobs_total`, { event: 'failed' })).toBe(1);
+    expect(sample(text, `${P}prefetch_queue_depth`)).toBe(0);
+  });
 });

@@ -165,6 +165,21 @@ describe('claims', () => {
       expect(grantCovers(await grant(media), '123'), JSON.stringify(media)).toBe(false);
     }
   });
+
+  it('reads the space-separated scope claim as a set, and nothing else as a scope', async () => {
+    const { clock, verify } = verifierFor({ JWT_SECRET: SECRET });
+    const scopeOf = async (scope: unknown) => [...(await verify(forgeHs({ alg: 'HS256' }, claims(clock, { scope }), SECRET))).scope];
+    expect(await scopeOf('media:read  media:prefetch')).toEqual(['media:read', 'media:prefetch']);
+    for (const scope of [undefined, '', ['media:prefetch'], { 'media:prefetch': true }, 1]) expect(await scopeOf(scope), JSON.stringify(scope)).toEqual([]);
+  });
+
+  it('reads the acct claim as the account, `default` without one, and refuses a malformed one', async () => {
+    const { clock, verify } = verifierFor({ JWT_SECRET: SECRET });
+    const token = (acct: unknown) => forgeHs({ alg: 'HS256' }, claims(clock, acct === undefined ? {} : { acct }), SECRET);
+    expect((await verify(token(undefined))).account).toBe('default');
+    expect((await verify(token('acme_2'))).account).toBe('acme_2');
+    for (const acct of ['', 'Acme', 'a'.repeat(33), 'acme-x', 7, null, ['acme']]) await expectRefused(verify, token(acct));
+  });
 });
 
 describe('several JWT_SECRET values (rotation)', () => {

@@ -2,27 +2,21 @@
  * The real entrypoint, started like `npm start` (tsx src/node.ts) in a child process against the fake
  * WhatsApp, then sent SIGTERM while a slow download is streaming.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { TEST_SECRET } from '../support/proxy-harness.js';
+import { startProxyProcess, type ProxyProcess } from '../support/proxy-process.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const VIDEO_ID = '9876543210';
 const video = makeBytes(600_000, 11);
-
-interface Proxy {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly lines: Array<Record<string, unknown>>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 let fake: FakeWhatsApp;
 let cwd: string;
@@ -42,41 +36,11 @@ afterAll(async () => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-async function startProxy(env: Record<string, string>): Promise<Proxy> {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'src/node.ts')], {
-    cwd,
-    env: {
-      PATH: process.env.PATH ?? '',
-      WHATSAPP_TOKEN: fake.token,
-      JWT_SECRET: TEST_SECRET,
-      GRAPH_API_URL: fake.origin,
-      MEDIA_HOSTS: '127.0.0.1',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      // Smaller than the video, so it is streamed rather than buffered.
-      CACHE_MAX_ITEM_BYTES: '100000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  running = child;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  const lines: Array<Record<string, unknown>> = [];
-  const port = await new Promise<number>((done, fail) => {
-    let buffered = '';
-    child.stdout!.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      let newline;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
-        buffered = buffered.slice(newline + 1);
-        lines.push(line);
-        if (typeof line.port === 'number' && String(line.msg).startsWith('listening')) done(line.port);
-      }
-    });
-    void exited.then(({ code }) => fail(new Error(`proxy exited with ${code} before listening`)));
-  });
-  return { child, port, lines, exited };
+async function startProxy(env: Record<string, string>): Promise<ChildProxy> {
+  // Smaller than the video, so it is streamed rather than buffered.
+  const proxy = await startChildProxy(fake, cwd, { CACHE_MAX_ITEM_BYTES: '100000', ...env });
+  running = proxy.child;
+  return proxy;
 }
 
 async function callerToken(): Promise<string> {

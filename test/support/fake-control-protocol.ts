@@ -11,6 +11,8 @@ export interface AddMediaCommand {
   readonly fileSizeAsString?: boolean;
   /** Graph announces this sha256 instead of the bytes' own (an integrity failure). */
   readonly announcedSha256?: string;
+  /** Which business account owns it: the fake's own token (default) or the second account's. */
+  readonly owner?: 'default' | 'second';
 }
 
 export interface AddedMedia {
@@ -46,6 +48,8 @@ export interface FakeUpstreamInfo {
   readonly control: string;
   /** The business token the fake accepts (WHATSAPP_TOKEN). */
   readonly token: string;
+  /** A second business account's token (WHATSAPP_TOKEN_<NAME>): its media is its own. */
+  readonly secondToken: string;
 }
 
 declare module 'vitest' {

@@ -3,6 +3,7 @@
  * fake object: tests running inside workerd, and a proxy under manual test (`wrangler dev`,
  * `npm start`). Runnable: `tsx test/support/fake-control.ts` starts one and prints its addresses.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AddMediaCommand, AddedMedia, EchoedBody, FakeUpstreamInfo, ScriptGraphCommand, SeenUpstreamRequest } from './fake-control-protocol.js';
@@ -16,8 +17,10 @@ export interface ControlledFake {
 
 export async function startControlledFake(): Promise<ControlledFake> {
   const fake = await new FakeWhatsApp().start();
+  const secondToken = `second-business-token-${randomBytes(6).toString('hex')}`;
+  fake.addAccount(secondToken);
   const server: Server = createServer((req, res) => {
-    handle(fake, req)
+    handle(fake, secondToken, req)
       .then((answer) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer ?? {})))
       .catch((error: unknown) => res.writeHead(400, { 'content-type': 'text/plain' }).end(String(error)));
   });
@@ -25,7 +28,7 @@ export async function startControlledFake(): Promise<ControlledFake> {
   const { port } = server.address() as AddressInfo;
   return {
     fake,
-    info: { origin: fake.origin, control: `http://127.0.0.1:${port}`, token: fake.token },
+    info: { origin: fake.origin, control: `http://127.0.0.1:${port}`, token: fake.token, secondToken },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -34,7 +37,7 @@ export async function startControlledFake(): Promise<ControlledFake> {
   };
 }
 
-async function handle(fake: FakeWhatsApp, req: IncomingMessage): Promise<unknown> {
+async function handle(fake: FakeWhatsApp, secondToken: string, req: IncomingMessage): Promise<unknown> {
   const url = new URL(req.url ?? '/', 'http://control');
   if (req.method === 'POST' && url.pathname === '/echo') return echo(req);
   const body = req.method === 'POST' ? JSON.parse((await readBody(req)).toString('utf8')) : undefined;
@@ -47,6 +50,7 @@ async function handle(fake: FakeWhatsApp, req: IncomingMessage): Promise<unknown
         mimeType: command.mimeType,
         ...(command.fileSizeAsString ? { fileSizeAsString: true } : {}),
         ...(command.announcedSha256 === undefined ? {} : { announcedSha256: command.announcedSha256 }),
+        ...(command.owner === 'second' ? { owner: secondToken } : {}),
       });
       return { sha256: sha256Hex(bytes) } satisfies AddedMedia;
     }

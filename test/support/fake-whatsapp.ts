@@ -28,6 +28,11 @@ export interface FakeMedia {
   readonly announcedSha256?: string;
   /** Announce a different file_size than the bytes have. */
   readonly announcedSize?: number;
+  /**
+   * The business token whose account owns this media (default: the fake's own token). Like the real
+   * Graph, another account's token gets error 100/33 for it, and the CDN refuses its download.
+   */
+  readonly owner?: string;
 }
 
 export interface DownloadFault {
@@ -113,6 +118,8 @@ const UNAVAILABLE_HTML = '<!DOCTYPE html><html><head><title>Error</title></head>
 
 export class FakeWhatsApp {
   readonly token = FAKE_TOKEN;
+  /** Every business token Graph accepts (one per account); see addAccount. */
+  private readonly tokens = new Set<string>([FAKE_TOKEN]);
   /** The fake's own clock, ms. Advance it to expire issued URLs. */
   now = 1_700_000_000_000;
   readonly requests: SeenRequest[] = [];
@@ -162,6 +169,12 @@ export class FakeWhatsApp {
 
   addMedia(id: string, media: FakeMedia): this {
     this.media.set(id, media);
+    return this;
+  }
+
+  /** A second business account: its token is accepted, and media added with `owner: token` is its own. */
+  addAccount(token: string): this {
+    this.tokens.add(token);
     return this;
   }
 
@@ -249,14 +262,16 @@ export class FakeWhatsApp {
       }
       return json(res, script.status, script.body, script.headers);
     }
-    if (req.headers.authorization !== `Bearer ${this.token}`) {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer === undefined || !this.tokens.has(bearer)) {
       return json(res, 401, graphError(190, { message: 'Invalid OAuth access token - Cannot parse access token' }));
     }
     if (url.searchParams.has('phone_number_id')) {
       return json(res, 400, graphError(100, { message: 'Param phone_number_id is not a valid whatsapp business phone number id ID' }));
     }
     const media = this.media.get(id);
-    if (!media) {
+    // Another account's media looks exactly like media that does not exist.
+    if (!media || (media.owner ?? this.token) !== bearer) {
       return json(res, 400, graphError(100, { error_subcode: 33, message: `Unsupported get request. Object with ID '${id}' does not exist` }));
     }
     const size = media.announcedSize ?? media.bytes.byteLength;
@@ -285,7 +300,8 @@ export class FakeWhatsApp {
     // The real CDN serves an HTML error page, with 200, to clients that send no User-Agent.
     const ua = req.headers['user-agent'];
     if (ua === undefined || ua === '' || ua === 'node') return html(res, 200, UNAVAILABLE_HTML);
-    if (req.headers.authorization !== `Bearer ${this.token}`) return html(res, 401, UNAVAILABLE_HTML);
+    const owner = this.media.get(id)?.owner ?? this.token;
+    if (req.headers.authorization !== `Bearer ${owner}`) return html(res, 401, UNAVAILABLE_HTML);
     if (fault.status) return html(res, fault.status, UNAVAILABLE_HTML);
     if (hash === '' || hash !== this.sign(id, ext)) return html(res, 403, UNAVAILABLE_HTML);
     if (!/^\d+$/.test(ext) || Number(ext) <= this.now) return html(res, 404, UNAVAILABLE_HTML);

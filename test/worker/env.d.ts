@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     WHATSAPP_TOKEN: string;
     JWT_SECRET: string;
     FAKE_CONTROL_URL: string;
+    WHATSAPP_APP_SECRET: string;
+    PREFETCH_QUEUE: Queue;
   }
   interface GlobalProps {
     mainModule: typeof import('../../src/worker.js');

@@ -162,6 +162,6 @@ describe('configuration', () => {
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(((await res.json()) as { detail: string }).detail).toContain('WHATSAPP_TOKEN');
-    expect(isolate.logEntries().map((entry) => entry.msg)).toEqual(['configuration error: WHATSAPP_TOKEN: is required but not set']);
+    expect(isolate.logEntries().map((entry) => entry.msg)).toEqual(['configuration error: WHATSAPP_TOKEN: is required but not set (or configure WHATSAPP_ACCOUNTS / WHATSAPP_ACCOUNTS_FILE)']);
   });
 });

@@ -1,0 +1,76 @@
+/** DELETE /media/:id: erasure from every tier this proxy reaches, for callers with media:delete. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { openDirectoryStore, type DirectoryStore } from '../../src/runtime/directory-store.js';
+import { bodyBytes } from '../support/bytes.js';
+import { makeBytes } from '../support/fake-whatsapp.js';
+import { ManualClock, startHarness, type Harness } from '../support/proxy-harness.js';
+
+const ID = '640000000000001';
+const photo = makeBytes(40_000, 64);
+const key = { account: 'default', id: ID };
+
+describe('DELETE /media/:id', () => {
+  let h: Harness;
+  let store: DirectoryStore;
+  let root: string;
+
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'wmp-erase-'));
+    store = await openDirectoryStore({ root, maxBytes: 10_000_000, maxAgeMs: 0, clock: new ManualClock(), logger: silentLogger, sweepIntervalMs: 0 });
+    h = await startHarness({ deps: { store } });
+    h.fake.addMedia(ID, { bytes: photo, mimeType: 'image/jpeg' });
+    await bodyBytes(await h.get(`/media/${ID}`));
+    // The copies are committed just after the caller got its last byte (fsync and rename take a moment).
+    const deadline = Date.now() + 5_000;
+    while ((await store.get(key)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(h.proxy.memory.entries).toBe(1);
+    expect(await store.get(key)).toBeDefined();
+  });
+  afterEach(async () => {
+    await h.close();
+    await store.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const erase = async (claims: Record<string, unknown>) => h.get(`/media/${ID}`, { method: 'DELETE', token: await h.token(claims) });
+
+  it('removes the media from memory and the store, and answers 204 again when nothing is left', async () => {
+    const res = await erase({ media: [ID], scope: 'media:read media:delete' });
+    expect(res.status).toBe(204);
+    expect(h.proxy.memory.entries).toBe(0);
+    expect(await store.get(key)).toBeUndefined();
+    expect((await erase({ media: [ID], scope: 'media:delete' })).status).toBe(204);
+    // Meta has forgotten it too: nothing anywhere answers it any more.
+    h.fake.deleteMedia(ID);
+    expect((await h.get(`/media/${ID}`)).status).toBe(404);
+  });
+
+  it('refuses a token without the media:delete scope, or whose media claim does not cover the id', async () => {
+    const noScope = await erase({ media: '*' });
+    expect(noScope.status).toBe(403);
+    expect((await noScope.json()).code).toBe('insufficient_scope');
+    expect((await erase({ media: ['640000000000009'], scope: 'media:delete' })).status).toBe(403);
+    expect(await store.get(key)).toBeDefined();
+    expect(h.proxy.memory.entries).toBe(1);
+  });
+
+  it('touches only the caller’s account', async () => {
+    h.proxy.accounts.replace([
+      { name: 'default', token: h.fake.token, appSecrets: [] },
+      { name: 'acme', token: 'acme-token', appSecrets: [] },
+    ]);
+    expect((await erase({ media: '*', scope: 'media:delete', acct: 'acme' })).status).toBe(204);
+    expect(await store.get(key)).toBeDefined();
+    expect(h.proxy.memory.entries).toBe(1);
+  });
+
+  it('lists DELETE among the allowed methods', async () => {
+    const res = await h.get(`/media/${ID}`, { method: 'PUT' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD, DELETE');
+  });
+});
