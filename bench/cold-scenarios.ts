@@ -5,6 +5,7 @@
  * against memory hits.
  */
 import { DEFAULTS } from '../src/config.js';
+import { deliveryOf, signature } from '../test/support/webhooks.js';
 import { curlBody, curlOnce, expectTransfer } from './curl.js';
 import type { ColdSet } from './media-set.js';
 import type { FakeProcess, ServerProcess } from './processes.js';
@@ -86,9 +87,31 @@ export async function prefetch(proxy: ServerProcess, jwt: string, set: ColdSet):
   const before = await storedEntries(proxy);
   const way = viaServer(proxy, jwt, set.bytes);
   for (let n = 0; n < set.count; n++) await way.get(set.id(n));
-  for (let wait = 0; (await storedEntries(proxy)) < before + set.count; wait++) {
-    if (wait >= 50) throw new Error(`the store did not take the ${set.count} files of ${set.name} within 5 s`);
+  await storedAtLeast(proxy, before + set.count, `the ${set.count} files of ${set.name}`);
+}
+
+/** Waits until the store holds at least `count` files. */
+async function storedAtLeast(proxy: ServerProcess, count: number, what: string): Promise<void> {
+  for (let wait = 0; (await storedEntries(proxy)) < count; wait++) {
+    if (wait >= 50) throw new Error(`the store did not take ${what} within 5 s`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Delivers each id of the set through the signed webhook (as Meta would, with the Graph sha256 in
+ * the media object) and waits until the store holds it: the file "just ingested".
+ */
+export async function ingest(proxy: ServerProcess, fake: FakeProcess, appSecret: string, set: ColdSet): Promise<void> {
+  for (let n = 0; n < set.count; n++) {
+    const id = set.id(n);
+    const lookup = await curlBody(`${fake.origin}/${DEFAULTS.GRAPH_API_VERSION}/${id}`, bearer(fake.token));
+    const { sha256 } = JSON.parse(lookup.body) as { sha256: string };
+    const body = deliveryOf([id], { sha256 });
+    const before = await storedEntries(proxy);
+    const sent = await curlBody(`${proxy.url}/webhooks/whatsapp`, { 'content-type': 'application/json', 'x-hub-signature-256': signature(body, appSecret) }, body);
+    if (sent.transfer.status !== 200) throw new Error(`webhook delivery of ${id} answered ${sent.transfer.status}: ${sent.body}`);
+    await storedAtLeast(proxy, before + 1, `the ingested ${id}`);
   }
 }
 
@@ -105,6 +128,7 @@ export interface FirstHitPair {
  * path up and is not counted.
  */
 export async function measureFirstHits(proxy: ServerProcess, fake: FakeProcess, jwt: string, set: ColdSet): Promise<FirstHitPair[]> {
+  // An ingested file was asked of Graph and the CDN by the ingest; the views must ask nothing more.
   const way = viaServer(proxy, jwt, set.bytes);
   const pairs: FirstHitPair[] = [];
   for (let n = 0; n < set.count; n++) {

@@ -20,6 +20,8 @@ export interface Transfer {
 export interface CurlClient {
   readonly urls: readonly string[];
   readonly headers?: Record<string, string>;
+  /** POST this body (as is, `--data-binary`) instead of a GET. */
+  readonly body?: string;
   /** curl --limit-rate, bytes/s: a slow reader. */
   readonly limitRate?: number;
 }
@@ -39,6 +41,7 @@ function config(client: CurlClient, keepBody: boolean): string {
   const lines = ['silent', 'show-error', `write-out = ${quote(WRITE_OUT)}`];
   for (const [name, value] of Object.entries(client.headers ?? {})) lines.push(`header = ${quote(`${name}: ${value}`)}`);
   if (client.limitRate !== undefined) lines.push(`limit-rate = ${Math.round(client.limitRate)}`);
+  if (client.body !== undefined) lines.push(`data-binary = ${quote(client.body)}`);
   for (const url of client.urls) {
     lines.push(`url = ${quote(url)}`);
     if (!keepBody) lines.push('output = "/dev/null"');
@@ -103,10 +106,10 @@ export async function curlOnce(url: string, headers?: Record<string, string>): P
   return (await curlBatch([{ urls: [url], ...(headers ? { headers } : {}) }])).clients[0]![0]!;
 }
 
-/** One request whose body is wanted (a Graph lookup's JSON), with its timing. */
-export async function curlBody(url: string, headers: Record<string, string>): Promise<{ transfer: Transfer; body: string }> {
+/** One request whose answer is wanted (a Graph lookup's JSON), with its timing; a POST when `body` is given. */
+export async function curlBody(url: string, headers: Record<string, string>, post?: string): Promise<{ transfer: Transfer; body: string }> {
   const s = startCurl();
-  s.child.stdin!.end(config({ urls: [url], headers }, true));
+  s.child.stdin!.end(config({ urls: [url], headers, ...(post === undefined ? {} : { body: post }) }, true));
   const r = await s.done;
   if (r.code !== 0) throw new Error(`curl failed (${r.code}): ${r.err.trim()}`);
   const { transfers, body } = parse(r.out);

@@ -39,6 +39,8 @@ export const PHOTO = coldSet('2 MiB photo', 300000000000000, 2 * 1024 * 1024, 3 
 /** First hits after a restart (from the store), next to memory hits. */
 export const RESTART_SMALL = coldSet('200 KiB', 400000000000000, 200 * 1024, 8);
 export const RESTART_PHOTO = coldSet('2 MiB photo', 500000000000000, 2 * 1024 * 1024, 8);
+/** Delivered through the signed webhook, then viewed. */
+export const INGEST_PHOTO = coldSet('2 MiB photo', 600000000000000, 2 * 1024 * 1024, 8);
 
 export function streamMedia(): BenchMedia {
   return media(STREAM_ID, STREAM_BYTES, 'video/mp4', 2);
@@ -49,7 +51,7 @@ export function* benchMediaSet(options: { coldIds?: number | undefined } = {}): 
   yield HIT_IMAGE;
   yield streamMedia();
   yield media(SLOW_ID, SLOW_BYTES, 'video/mp4', 3);
-  const sets: ColdSet[] = [{ ...COLD, count: options.coldIds ?? COLD.count }, PHOTO, RESTART_SMALL, RESTART_PHOTO];
+  const sets: ColdSet[] = [{ ...COLD, count: options.coldIds ?? COLD.count }, PHOTO, RESTART_SMALL, RESTART_PHOTO, INGEST_PHOTO];
   let seed = 100;
   for (const set of sets) for (let n = 0; n < set.count; n++) yield media(set.id(n), set.bytes, 'image/jpeg', seed++);
 }
