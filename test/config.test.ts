@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, loadConfig } from '../src/config.js';
+import { ConfigError, DEFAULTS, loadConfig, type Runtime } from '../src/config.js';
 
 const SECRET = 's'.repeat(32);
 const base = { WHATSAPP_TOKEN: 'business-token', JWT_SECRET: SECRET };
 
-function failure(env: Record<string, string>): ConfigError {
+function failure(env: Record<string, string>, runtime: Runtime = 'node'): ConfigError {
   try {
-    loadConfig(env);
+    loadConfig(env, runtime);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -127,5 +127,99 @@ describe('loadConfig', () => {
 
   it('accepts a public key or JWKS URL instead of a secret', () => {
     expect(loadConfig({ WHATSAPP_TOKEN: 'x', JWKS_URL: 'https://auth.example.com/.well-known/jwks.json' }).auth.algorithms).toEqual(['RS256', 'ES256', 'EdDSA']);
+  });
+});
+
+describe('loadConfig: the store (STORE_URL and its bounds)', () => {
+  const aws = { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret-example' };
+  const store = (env: Record<string, string>, runtime: Runtime = 'node') => loadConfig({ ...base, ...env }, runtime).store;
+
+  it('keeps media under data/media on Node by default, bounded at 5 GiB and no age, and nothing on Workers', () => {
+    expect(store({})).toEqual({ kind: 'directory', path: 'data/media', maxBytes: 5_368_709_120, maxAgeMs: 0 });
+    expect(store({}, 'workers')).toEqual({ kind: 'none' });
+    expect(loadConfig(base).maxMediaBytes).toBe(104_857_600);
+  });
+
+  it('reads none, file:/abs, file:///abs, file:rel and a plain path', () => {
+    expect(store({ STORE_URL: 'none' })).toEqual({ kind: 'none' });
+    expect(store({ STORE_URL: 'file:/var/lib/media' })).toMatchObject({ kind: 'directory', path: '/var/lib/media' });
+    expect(store({ STORE_URL: 'file:///var/lib/media' })).toMatchObject({ kind: 'directory', path: '/var/lib/media' });
+    expect(store({ STORE_URL: 'file:cache/media' })).toMatchObject({ kind: 'directory', path: 'cache/media' });
+    expect(store({ STORE_URL: '/srv/media' })).toMatchObject({ kind: 'directory', path: '/srv/media' });
+    expect(store({ STORE_URL: 'media' })).toMatchObject({ kind: 'directory', path: 'media' });
+  });
+
+  it('reads the directory bounds: STORE_MAX_BYTES in bytes and STORE_MAX_AGE_DAYS in days', () => {
+    expect(store({ STORE_URL: 'file:/m', STORE_MAX_BYTES: '1000', STORE_MAX_AGE_DAYS: '30' })).toEqual({ kind: 'directory', path: '/m', maxBytes: 1000, maxAgeMs: 30 * 86_400_000 });
+    expect(loadConfig({ ...base, MAX_MEDIA_BYTES: '2000' }).maxMediaBytes).toBe(2000);
+  });
+
+  it('reads s3://bucket and s3://bucket/prefix with the AWS_* variables', () => {
+    expect(store({ STORE_URL: 's3://media-archive', ...aws })).toEqual({
+      kind: 's3',
+      bucket: 'media-archive',
+      prefix: '',
+      region: 'us-east-1',
+      endpoint: undefined,
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: 'secret-example',
+      sessionToken: undefined,
+    });
+    expect(
+      store({ STORE_URL: 's3://media.archive-1/wa/prod/', ...aws, AWS_REGION: 'auto', AWS_SESSION_TOKEN: 'session', AWS_ENDPOINT_URL_S3: 'http://10.0.0.5:9000/' }),
+    ).toMatchObject({ bucket: 'media.archive-1', prefix: 'wa/prod', region: 'auto', endpoint: 'http://10.0.0.5:9000', sessionToken: 'session' });
+    // The same URL works on Workers.
+    expect(store({ STORE_URL: 's3://media-archive', ...aws }, 'workers')).toMatchObject({ kind: 's3' });
+  });
+
+  it('reads r2://BINDING on Workers and refuses it on Node, pointing at the S3 endpoint', () => {
+    expect(store({ STORE_URL: 'r2://MEDIA_BUCKET' }, 'workers')).toEqual({ kind: 'r2', binding: 'MEDIA_BUCKET' });
+    const error = failure({ ...base, STORE_URL: 'r2://MEDIA_BUCKET' });
+    expect(error.variable).toBe('STORE_URL');
+    expect(error.message).toMatch(/Workers only.*s3:\/\//);
+  });
+
+  it('refuses a directory on Workers: a Worker has no disk', () => {
+    expect(failure({ ...base, STORE_URL: 'file:/var/lib/media' }, 'workers').variable).toBe('STORE_URL');
+    expect(failure({ ...base, STORE_URL: 'data/media' }, 'workers').variable).toBe('STORE_URL');
+  });
+
+  it.each([
+    [{ STORE_URL: 's3://ab', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: `s3://${'a'.repeat(64)}`, ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://Media-Archive', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://media_archive', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://-media', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://media-', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://media/a b', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://media/../escape', ...aws }, 'STORE_URL'],
+    [{ STORE_URL: 's3://media-archive', AWS_SECRET_ACCESS_KEY: 'x' }, 'AWS_ACCESS_KEY_ID'],
+    [{ STORE_URL: 's3://media-archive', AWS_ACCESS_KEY_ID: 'x' }, 'AWS_SECRET_ACCESS_KEY'],
+    [{ STORE_URL: 's3://media-archive', ...aws, AWS_ENDPOINT_URL_S3: 'ftp://minio.local' }, 'AWS_ENDPOINT_URL_S3'],
+    [{ STORE_URL: 's3://media-archive', ...aws, AWS_ENDPOINT_URL_S3: 'https://key:secret@minio.local' }, 'AWS_ENDPOINT_URL_S3'],
+    [{ STORE_URL: 's3://media-archive', ...aws, AWS_ENDPOINT_URL_S3: 'https://minio.local/bucket' }, 'AWS_ENDPOINT_URL_S3'],
+    [{ STORE_URL: 's3://media-archive', ...aws, AWS_ENDPOINT_URL_S3: 'minio.local' }, 'AWS_ENDPOINT_URL_S3'],
+    [{ STORE_URL: 'r2://media-bucket' }, 'STORE_URL'],
+    [{ STORE_URL: 'http://example.com/media' }, 'STORE_URL'],
+    [{ STORE_URL: 'file:' }, 'STORE_URL'],
+    [{ STORE_MAX_BYTES: '0' }, 'STORE_MAX_BYTES'],
+    [{ STORE_MAX_BYTES: '5GB' }, 'STORE_MAX_BYTES'],
+    [{ STORE_MAX_BYTES: '-1' }, 'STORE_MAX_BYTES'],
+    [{ STORE_MAX_AGE_DAYS: '1.5' }, 'STORE_MAX_AGE_DAYS'],
+    [{ STORE_MAX_AGE_DAYS: '36501' }, 'STORE_MAX_AGE_DAYS'],
+    [{ MAX_MEDIA_BYTES: '0' }, 'MAX_MEDIA_BYTES'],
+    [{ MAX_MEDIA_BYTES: '100MB' }, 'MAX_MEDIA_BYTES'],
+    [{ MAX_MEDIA_BYTES: String(5 * 1024 ** 3 + 1) }, 'MAX_MEDIA_BYTES'],
+  ])('refuses %o naming %s', (override, variable) => {
+    const error = failure({ ...base, ...override });
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('never repeats a credential in its message', () => {
+    const error = failure({ ...base, STORE_URL: 's3://Bad_Bucket', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'very-secret-key' });
+    expect(error.message).not.toContain('very-secret-key');
+    expect(failure({ ...base, STORE_URL: 's3://media-archive', ...aws, AWS_ENDPOINT_URL_S3: 'https://key:very-secret@minio.local' }).message).not.toContain('very-secret');
   });
 });

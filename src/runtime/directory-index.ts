@@ -8,6 +8,12 @@ export interface IndexEntry {
   readonly fileBytes: number;
   /** Last time the file was served or written, ms (persisted as the file's mtime, never its atime). */
   servedAt: number;
+  /**
+   * The file's mtime as this process last read or set it: when `servedAt` was last persisted. The
+   * hourly refresh compares with this, not with `servedAt`, or a file served more often than hourly
+   * would never have its mtime moved.
+   */
+  mtimeMs: number;
   /** Read from the file's header on first use; the bytes behind an id never change. */
   meta?: MediaMeta;
 }

@@ -22,7 +22,7 @@ export async function scanStore(root: string, account: RegExp, mediaId: RegExp):
       const batch = ids.slice(i, i + SCAN_CONCURRENCY);
       const stats = await Promise.all(batch.map((id) => stat(join(root, name, id)).catch(() => undefined)));
       stats.forEach((st, n) => {
-        if (st?.isFile()) found.push({ key: `${name}/${batch[n]!}`, fileBytes: st.size, servedAt: st.mtimeMs });
+        if (st?.isFile()) found.push({ key: `${name}/${batch[n]!}`, fileBytes: st.size, servedAt: st.mtimeMs, mtimeMs: st.mtimeMs });
       });
     }
   }

@@ -8,6 +8,7 @@ import { noopMetrics, type Metrics } from '../metrics.js';
 import { DirectoryIndex, type IndexEntry } from './directory-index.js';
 import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PREAMBLE_BYTES } from './stored-file.js';
 import { cleanTemporaryFiles, fsyncDirectory, scanStore } from './directory-scan.js';
+import { withoutPath } from './fs-error.js';
 
 export interface DirectoryStoreOptions {
   /** Absolute path of the store's root. */
@@ -100,9 +101,9 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       await handle.read(first, 0, first.byteLength, 0);
       const header = decodeHeader(first, size, key);
       if (header === undefined) return dropMalformed(path);
-      return { key: path, fileBytes: size, servedAt: mtimeMs, meta: header.meta };
+      return { key: path, fileBytes: size, servedAt: mtimeMs, mtimeMs, meta: header.meta };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ key: path, error: describeError(error) }, 'stored file unreadable; treated as a miss');
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ key: path, error: describeError(withoutPath(error)) }, 'stored file unreadable; treated as a miss');
       return undefined;
     } finally {
       await handle?.close().catch(() => {});
@@ -113,10 +114,11 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     const now = clock.now();
     const entry = index.get(path);
     if (entry === undefined) return;
-    const stale = now - entry.servedAt >= TOUCH_EVERY_MS;
     index.touch(path, now);
     // The last service time outlives a restart as the mtime (atime is unreliable under relatime/noatime).
-    if (stale) utimes(fileOf(path), now / 1000, now / 1000).catch(() => {});
+    if (now - entry.mtimeMs < TOUCH_EVERY_MS) return;
+    entry.mtimeMs = now;
+    utimes(fileOf(path), now / 1000, now / 1000).catch(() => {});
   }
 
   function hitOf(path: string, entry: IndexEntry & { meta: NonNullable<IndexEntry['meta']> }): TierHit {
@@ -124,7 +126,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     return {
       meta: entry.meta,
       open: async (range) => {
-        const handle = await open(fileOf(path), 'r');
+        const handle = await open(fileOf(path), 'r').catch((error: unknown) => Promise.reject(withoutPath(error)));
         const start = dataOffset + (range?.start ?? 0);
         const end = dataOffset + (range ? range.end + 1 : entry.meta.size);
         return fileStream(handle, start, end);
@@ -132,7 +134,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     };
   }
 
-  const timer = (options.sweepIntervalMs ?? 60_000) > 0 ? setInterval(() => void sweep().catch((error: unknown) => logger.warn({ error: describeError(error) }, 'store sweep failed')), options.sweepIntervalMs ?? 60_000) : undefined;
+  const timer = (options.sweepIntervalMs ?? 60_000) > 0 ? setInterval(() => void sweep().catch((error: unknown) => logger.warn({ error: describeError(withoutPath(error)) }, 'store sweep failed')), options.sweepIntervalMs ?? 60_000) : undefined;
   timer?.unref();
   await sweep();
 
@@ -172,6 +174,9 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         await handle.write(header);
         return handle;
       });
+      // The first write may come long after this open failed (the CDN is slow to answer): until
+      // then nobody awaits the chain, and Node would report its rejection as unhandled.
+      chain.catch(() => {});
       const abort = async () => {
         const handle = await chain.catch(() => undefined);
         await handle?.close().catch(() => {});
@@ -185,25 +190,32 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
             await handle.write(chunk);
             return handle;
           });
-          return chain.then(() => undefined);
+          return chain.then(() => undefined, (error: unknown) => Promise.reject(withoutPath(error)));
         },
-        async commit() {
-          if (written !== meta.size) throw new RangeError(`${written} of ${meta.size} bytes`);
-          const handle = await chain;
-          await handle.sync();
-          await handle.close();
-          const dir = join(root, key.account);
-          if (!madeDirs.has(dir)) {
-            await mkdir(dir, { recursive: true });
-            madeDirs.add(dir);
-          }
-          await rename(temp, fileOf(path));
-          await fsyncDirectory(dir);
-          index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), meta });
-          await evict();
-        },
+        // A failed commit (a full disk at fsync, a rename refused) removes its temporary file too.
+        commit: () =>
+          commit().catch(async (error: unknown) => {
+            await abort();
+            throw withoutPath(error);
+          }),
         abort,
       };
+
+      async function commit(): Promise<void> {
+        if (written !== meta.size) throw new RangeError(`${written} of ${meta.size} bytes`);
+        const handle = await chain;
+        await handle.sync();
+        await handle.close();
+        const dir = join(root, key.account);
+        if (!madeDirs.has(dir)) {
+          await mkdir(dir, { recursive: true });
+          madeDirs.add(dir);
+        }
+        await rename(temp, fileOf(path));
+        await fsyncDirectory(dir);
+        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta });
+        await evict();
+      }
     },
 
     async delete(key) {

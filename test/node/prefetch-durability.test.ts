@@ -5,7 +5,7 @@
  * downloads the media without anyone asking, so the first view is a memory hit.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -51,6 +51,7 @@ async function until(check: () => boolean, what: () => string): Promise<void> {
 }
 
 describe('prefetch durability on Node', () => {
+  // Three starts of the real entrypoint, seconds each on a loaded machine: hence the timeout.
   it('downloads the media of a delivery and of a prefetch after a SIGKILL right after the answers', async () => {
     const env = { WHATSAPP_APP_SECRET: SECRET, GRAPH_MAX_RETRIES: '0' };
     // The first lookups of both ids hang: the killed process cannot have finished either job.
@@ -86,7 +87,18 @@ describe('prefetch durability on Node', () => {
     await until(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), () => 'the request log line');
     expect(second.lines.find((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`)).toMatchObject({ cache: 'hit:memory' });
 
-    // Done jobs are not replayed again by a third start.
+    // Done jobs are not replayed again by a third start. A job is marked done after its copies were
+    // committed, which on a loaded machine may come after the view above: wait for both marks.
+    const journal = join(cwd, 'data', 'media', '.prefetch-journal');
+    const read = (name: string) => {
+      try {
+        return readFileSync(join(journal, name), 'utf8');
+      } catch {
+        return ''; // renamed away by a compaction
+      }
+    };
+    const doneMarks = () => readdirSync(journal).flatMap((name) => read(name).split('\n')).filter((line) => line.includes('"op":"done"')).length;
+    await until(() => doneMarks() >= 2, () => 'both jobs marked done in the journal');
     second.child.kill('SIGKILL');
     await second.exited;
     const third = await startChildProxy(fake, cwd, env);
@@ -94,5 +106,5 @@ describe('prefetch durability on Node', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(third.lines.some((l) => l.msg === 'prefetch jobs replayed from the journal')).toBe(false);
     expect(fake.count('cdn')).toBe(2);
-  });
+  }, 60_000);
 });

@@ -37,7 +37,7 @@ describe('headers on every response', () => {
       ['404 media', h.get('/media/999'), 404],
       ['404 route', h.get('/nope'), 404],
       ['404 root', h.get('/'), 404],
-      ['405', h.get(`/media/${IMAGE}`, { method: 'DELETE' }), 405],
+      ['405', h.get(`/media/${IMAGE}`, { method: 'PUT' }), 405],
       ['healthz', fetch(`${h.url}/healthz`), 200],
       ['HEAD healthz', fetch(`${h.url}/healthz`, { method: 'HEAD' }), 200],
     ];
@@ -127,10 +127,10 @@ describe('methods on /media/:id', () => {
   });
   afterEach(() => h.close());
 
-  it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND'])('%s gets 405 with Allow: GET, HEAD, before any auth or upstream call', async (method) => {
+  it.each(['POST', 'PUT', 'PATCH', 'OPTIONS', 'PROPFIND'])('%s gets 405 with Allow: GET, HEAD, DELETE, before any auth or upstream call', async (method) => {
     const res = await h.get(`/media/${IMAGE}`, { method, token: null });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, DELETE');
     expect((await res.json()).code).toBe('method_not_allowed');
     expect(h.fake.requests).toHaveLength(0);
   });
@@ -188,7 +188,7 @@ describe('CORS_ORIGINS', () => {
   it('adds OPTIONS to Allow on 405, and leaves /healthz alone', async () => {
     const res = await h.get(`/media/${IMAGE}`, { method: 'POST', headers: { origin: APP } });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    expect(res.headers.get('allow')).toBe('GET, HEAD, DELETE, OPTIONS');
     const health = await fetch(`${h.url}/healthz`, { headers: { origin: APP } });
     expect(health.headers.get('access-control-allow-origin')).toBeNull();
   });
