@@ -2,6 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { FakeNetwork } from '../test/support/fake-whatsapp.js';
+import type { FakeAnswer, FakeQuestion } from './fake-upstream.js';
 import type { UsageAnswer, UsageQuestion } from './with-usage-report.js';
 
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -95,8 +97,14 @@ export async function startServer(name: string, module: string, env: Record<stri
 export interface FakeProcess {
   readonly origin: string;
   readonly token: string;
+  /** Latency and bandwidth for every answer from now on. */
+  setNetwork(network: FakeNetwork): Promise<void>;
+  /** Requests of this kind the fake has seen for the id. */
+  count(kind: 'graph' | 'cdn', mediaId: string): Promise<number>;
   stop(): void;
 }
+
+type Question = FakeQuestion extends infer Q ? (Q extends FakeQuestion ? Omit<Q, 'seq'> : never) : never;
 
 export async function startFake(cwd: string, env: Record<string, string> = {}): Promise<FakeProcess> {
   const child = spawnTs(fileURLToPath(new URL('./fake-upstream.ts', import.meta.url)), [], { env: { PATH: process.env.PATH, ...env }, cwd });
@@ -104,5 +112,22 @@ export async function startFake(cwd: string, env: Record<string, string> = {}): 
     child.once('message', (m: { origin: string; token: string }) => resolve(m));
     child.once('exit', (code) => reject(new Error(`fake upstream exited with ${code}`)));
   });
-  return { ...ready, stop: () => void child.kill('SIGTERM') };
+  let seq = 0;
+  const ask = (question: Question) =>
+    new Promise<FakeAnswer>((resolve) => {
+      const mine = seq++;
+      const onMessage = (answer: FakeAnswer) => {
+        if (answer.seq !== mine) return;
+        child.off('message', onMessage);
+        resolve(answer);
+      };
+      child.on('message', onMessage);
+      child.send({ ...question, seq: mine } as FakeQuestion);
+    });
+  return {
+    ...ready,
+    setNetwork: async (network) => void (await ask({ type: 'network', network })),
+    count: async (kind, mediaId) => (await ask({ type: 'count', kind, mediaId })).count ?? 0,
+    stop: () => void child.kill('SIGTERM'),
+  };
 }

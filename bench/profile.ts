@@ -1,17 +1,20 @@
 /**
- * `npm run bench:profile [hit|stream|cold]`: runs the proxy under `node --cpu-prof` while one scenario
- * loads it, then prints where its CPU went: the top functions by self time, and self time by origin
- * (our src/, hono, @hono/node-server, undici, node internals, …).
+ * `npm run bench:profile [hit|stream|cold|realistic|store]`: runs the proxy under `node --cpu-prof`
+ * while one scenario loads it (wrk or curl processes, as in the benchmark), then prints where its CPU
+ * went: the top functions by self time, and self time by origin (our src/, hono, @hono/node-server,
+ * undici, node internals, …). `realistic` is the cold miss of a 2 MiB photo over the benchmark's
+ * realistic upstream; `store` is 20 MiB store hits (needs the store).
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { pickLoadTool, runLoad } from './load.js';
-import { coldId, HIT_IMAGE, STREAM_ID } from './media-set.js';
+import { curlBatch, curlOnce, expectTransfer } from './curl.js';
+import { checkWrk, runLoad } from './load.js';
+import { COLD, HIT_IMAGE, PHOTO, STREAM_BYTES, STREAM_ID, type ColdSet } from './media-set.js';
 import { ROOT, startFake, startServer } from './processes.js';
+import { bearer } from './scenarios.js';
 
 interface ProfileNode {
   readonly id: number;
@@ -24,10 +27,11 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
+const SCENARIOS = ['hit', 'stream', 'cold', 'realistic', 'store'] as const;
 const scenario = process.argv[2] ?? 'hit';
-if (scenario !== 'hit' && scenario !== 'stream' && scenario !== 'cold') throw new Error('usage: profile.ts [hit|stream|cold]');
+if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`usage: profile.ts [${SCENARIOS.join('|')}]`);
 // Cold misses one after another, each for an id never asked for: more than the seconds can use.
-const COLD_IDS = 4000;
+const COLD_IDS = 1500;
 const seconds = Number(process.env.PROFILE_SECONDS ?? 6);
 
 const secret = randomBytes(32).toString('hex');
@@ -41,31 +45,48 @@ try {
   const proxy = await startServer(
     'proxy',
     join(ROOT, 'src/node.ts'),
-    { WHATSAPP_TOKEN: fake.token, JWT_SECRET: secret, GRAPH_API_URL: fake.origin, MEDIA_HOSTS: '127.0.0.1', HOST: '127.0.0.1', LOG_LEVEL: process.env.PROFILE_LOG_LEVEL ?? 'info' },
+    {
+      WHATSAPP_TOKEN: fake.token,
+      JWT_SECRET: secret,
+      GRAPH_API_URL: fake.origin,
+      MEDIA_HOSTS: '127.0.0.1',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.PROFILE_LOG_LEVEL ?? 'info',
+      // Streams are profiled without a store (the second download would be a store hit); the others with one.
+      STORE_URL: scenario === 'stream' ? 'none' : `file:${join(cwd, 'store')}`,
+    },
     { cwd, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
   );
-  const headers = { authorization: `Bearer ${jwt}` };
-  if (scenario === 'hit') {
-    await runLoad(pickLoadTool(), `${proxy.url}/media/${HIT_IMAGE.meta.id}`, headers, 16, seconds);
-  } else if (scenario === 'cold') {
-    const deadline = Date.now() + seconds * 1000;
+  const headers = bearer(jwt);
+  const deadline = Date.now() + seconds * 1000;
+  const coldMisses = async (set: ColdSet, limit: number) => {
     let n = 0;
-    for (; n < COLD_IDS && Date.now() < deadline; n++) {
-      const res = await fetch(`${proxy.url}/media/${coldId(n)}`, { headers });
-      if (res.status !== 200) throw new Error(`cold miss answered ${res.status}`);
-      await res.arrayBuffer();
+    for (; n < limit && Date.now() < deadline; n++) expectTransfer('cold miss', await curlOnce(`${proxy.url}/media/${set.id(n)}`, headers), set.bytes);
+    console.log(`# ${n} cold misses of ${set.name}`);
+  };
+  const streams = async () => {
+    const url = `${proxy.url}/media/${STREAM_ID}`;
+    while (Date.now() < deadline) {
+      const batch = await curlBatch(Array.from({ length: 4 }, () => ({ urls: [url], headers })));
+      for (const t of batch.clients.flat()) expectTransfer('stream', t, STREAM_BYTES);
     }
-    console.log(`# ${n} cold misses`);
+  };
+  if (scenario === 'hit') {
+    checkWrk();
+    await runLoad(`${proxy.url}/media/${HIT_IMAGE.meta.id}`, headers, 16, seconds);
+  } else if (scenario === 'cold') {
+    await coldMisses({ ...COLD, count: COLD_IDS }, COLD_IDS);
+  } else if (scenario === 'realistic') {
+    await fake.setNetwork({ latencyMs: 40, bytesPerSecond: 25_000_000 });
+    await coldMisses(PHOTO, PHOTO.count);
+  } else if (scenario === 'store') {
+    // Two downloads first: the first fills the store, the second proves it is served from there.
+    for (let i = 0; i < 2; i++) expectTransfer('fill the store', await curlOnce(`${proxy.url}/media/${STREAM_ID}`, headers), STREAM_BYTES);
+    const cdn = await fake.count('cdn', STREAM_ID);
+    await streams();
+    if ((await fake.count('cdn', STREAM_ID)) !== cdn) throw new Error('store profile: the proxy downloaded the file again');
   } else {
-    const agent = new Agent({ keepAlive: true });
-    const deadline = Date.now() + seconds * 1000;
-    const client = async () => {
-      while (Date.now() < deadline) {
-        await new Promise<void>((resolve, reject) => get(`${proxy.url}/media/${STREAM_ID}`, { headers, agent }, (res) => res.on('data', () => {}).on('end', resolve).on('error', reject)).on('error', reject));
-      }
-    };
-    await Promise.all([client(), client(), client(), client()]);
-    agent.destroy();
+    await streams();
   }
   await proxy.stop();
   const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));

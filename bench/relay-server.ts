@@ -12,8 +12,17 @@ const graph = process.env.GRAPH_API_URL ?? '';
 const token = process.env.WHATSAPP_TOKEN ?? '';
 const agent = new Agent({ keepAlive: true });
 
-function open(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
+function once(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => void get(url, { agent, headers }, resolve).on('error', reject));
+}
+
+/**
+ * One retry when the request failed before any answer: a kept-alive socket the fake closed just as
+ * it was reused (ECONNRESET) is a client-side race every HTTP client handles (undici retries too),
+ * not something a relay should pass on as a dropped connection.
+ */
+function open(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
+  return once(url, headers).catch(() => once(url, headers));
 }
 
 const server = createServer(async (req, res) => {
@@ -26,7 +35,8 @@ const server = createServer(async (req, res) => {
     const media = await open(url, { authorization: `Bearer ${token}`, 'user-agent': 'bench-relay' });
     res.writeHead(200, { 'content-type': type, 'content-length': String(size) });
     media.pipe(res);
-  } catch {
+  } catch (error) {
+    console.error(`bare relay: ${String(error)}`);
     res.destroy();
   }
 });

@@ -1,10 +1,11 @@
-/** The four measurements. Each returns raw samples; run.ts turns them into ratios. */
-import { Agent, get } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { DEFAULTS } from '../src/config.js';
-import { runLoad, type LoadTool } from './load.js';
-import { COLD_IDS, COLD_SAMPLES, coldId, COLD_BYTES, HIT_IMAGE, SLOW_BYTES, SLOW_ID, STREAM_BYTES, STREAM_ID } from './media-set.js';
-import type { FakeProcess, ServerProcess } from './processes.js';
+/**
+ * The load-shaped measurements: cache hits under wrk, throughput and slow readers under curl. Each
+ * returns raw samples; run.ts turns them into ratios. Latency-shaped ones are in cold-scenarios.ts.
+ */
+import { curlBatch, curlOnce, expectTransfer, type CurlClient } from './curl.js';
+import { runLoad } from './load.js';
+import { HIT_IMAGE, SLOW_BYTES, SLOW_ID } from './media-set.js';
+import type { ServerProcess } from './processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,34 +15,7 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Reads a whole response with node:http, counting bytes; `pauseMs` makes it a slow reader. */
-function download(url: string, headers: Record<string, string>, agent: Agent, pauseMs = 0): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    get(url, { headers, agent }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.byteLength;
-        if (pauseMs > 0) {
-          res.pause();
-          setTimeout(() => res.resume(), pauseMs);
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
-
-function expectAnswer(what: string, got: { status: number; bytes: number }, bytes: number): void {
-  if (got.status !== 200 || got.bytes !== bytes) throw new Error(`${what}: got ${got.status} with ${got.bytes} bytes, expected 200 with ${bytes}`);
-}
-
-async function resolveDirect(fake: FakeProcess, id: string): Promise<string> {
-  const res = await fetch(`${fake.origin}/${DEFAULTS.GRAPH_API_VERSION}/${id}`, { headers: { authorization: `Bearer ${fake.token}` } });
-  const body = (await res.json()) as { url?: string };
-  if (res.status !== 200 || typeof body.url !== 'string') throw new Error(`fake Graph answered ${res.status} for ${id}`);
-  return body.url;
-}
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 export interface HitRound {
   readonly server: string;
@@ -51,22 +25,19 @@ export interface HitRound {
 }
 
 /** Cached 200 KiB image with a caller JWT vs node:http answering the same Buffer; alternating rounds. */
-export async function measureCacheHit(proxy: ServerProcess, bare: ServerProcess, jwt: string, tool: LoadTool, rounds: number, seconds: number, connections: number): Promise<HitRound[]> {
+export async function measureCacheHit(proxy: ServerProcess, bare: ServerProcess, jwt: string, rounds: number, seconds: number, connections: number): Promise<HitRound[]> {
   const path = `/media/${HIT_IMAGE.meta.id}`;
-  const headers = { authorization: `Bearer ${jwt}` };
-  const agent = new Agent({ keepAlive: true });
-  expectAnswer('first proxy request', await download(proxy.url + path, headers, agent), HIT_IMAGE.bytes.byteLength);
-  expectAnswer('bare server', await download(bare.url + path, headers, agent), HIT_IMAGE.bytes.byteLength);
-  agent.destroy();
+  expectTransfer('first proxy request', await curlOnce(proxy.url + path, bearer(jwt)), HIT_IMAGE.bytes.byteLength);
+  expectTransfer('bare server', await curlOnce(bare.url + path), HIT_IMAGE.bytes.byteLength);
   // Warm both up (JIT, connection pools) before anything counts.
-  for (const server of [proxy, bare]) await runLoad(tool, server.url + path, headers, connections, 1);
+  for (const server of [proxy, bare]) await runLoad(server.url + path, bearer(jwt), connections, 1);
 
   const results: HitRound[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [bare, proxy] : [proxy, bare];
     for (const server of order) {
       const before = await server.usage();
-      const load = await runLoad(tool, server.url + path, headers, connections, seconds);
+      const load = await runLoad(server.url + path, bearer(jwt), connections, seconds);
       const after = await server.usage();
       if (load.failures > 0 || load.requests === 0) throw new Error(`${server.name}: ${load.failures} failed requests under load`);
       results.push({
@@ -80,81 +51,36 @@ export async function measureCacheHit(proxy: ServerProcess, bare: ServerProcess,
   return results;
 }
 
+/** Where a throughput client downloads from: a server's /media URL, or the fake CDN itself. */
+export interface Target {
+  readonly via: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+}
+
 export interface ThroughputSample {
-  /** A server's name, or 'direct' for the client fetching from the fake CDN itself. */
   readonly via: string;
   readonly megabytesPerSecond: number;
 }
 
 /**
- * 20 MiB file, 4 clients each downloading it `perClient` times: through each server (the proxy, the
- * reference relay) and straight from the fake CDN, in rotating order within each round.
+ * `clients` curl processes, each downloading the file `perClient` times over one connection, from
+ * each target in turn (rotating order per round). MB/s is all bytes over the batch's wall time.
+ * Round 0 warms every path up and is not counted.
  */
-export async function measureStream(servers: readonly ServerProcess[], fake: FakeProcess, jwt: string, rounds: number, perClient: number): Promise<ThroughputSample[]> {
-  const directUrl = await resolveDirect(fake, STREAM_ID);
-  const targets = [
-    { via: 'direct', url: directUrl, headers: { authorization: `Bearer ${fake.token}`, 'user-agent': 'bench' } },
-    ...servers.map((server) => ({ via: server.name, url: `${server.url}/media/${STREAM_ID}`, headers: { authorization: `Bearer ${jwt}` } })),
-  ];
-  const agent = new Agent({ keepAlive: true });
+export async function measureThroughput(targets: readonly Target[], bytes: number, shape: { rounds: number; clients: number; perClient: number }): Promise<ThroughputSample[]> {
   const results: ThroughputSample[] = [];
-  for (let round = 0; round < rounds + 1; round++) {
+  for (let round = 0; round < shape.rounds + 1; round++) {
     for (let i = 0; i < targets.length; i++) {
       const { via, url, headers } = targets[(round + i) % targets.length]!;
-      const started = performance.now();
-      let total = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          for (let n = 0; n < perClient; n++) {
-            const got = await download(url, headers, agent);
-            expectAnswer(`stream via ${via}`, got, STREAM_BYTES);
-            total += got.bytes;
-          }
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      // Round 0 warms every path up and is not counted.
-      if (round > 0) results.push({ via, megabytesPerSecond: total / 1e6 / seconds });
+      const client: CurlClient = { urls: Array.from({ length: shape.perClient }, () => url), headers };
+      const batch = await curlBatch(Array.from({ length: shape.clients }, () => client));
+      const transfers = batch.clients.flat();
+      for (const t of transfers) expectTransfer(`download via ${via}`, t, bytes);
+      if (round > 0) results.push({ via, megabytesPerSecond: (transfers.length * bytes) / 1e6 / (batch.wallMs / 1000) });
     }
   }
-  agent.destroy();
   return results;
-}
-
-export interface LatencySample {
-  readonly via: string;
-  readonly ms: number;
-}
-
-const COLD_WARMUP = 3;
-
-/**
- * First request for an id nobody asked for before, through each server, vs a client doing the Graph
- * lookup and the CDN download itself (with fetch, as a Node client of Graph would). In rotating
- * order, a fresh id per request.
- */
-export async function measureColdMiss(servers: readonly ServerProcess[], fake: FakeProcess, jwt: string): Promise<LatencySample[]> {
-  const samples: LatencySample[] = [];
-  const read = async (res: Response, what: string) => {
-    const bytes = (await res.arrayBuffer()).byteLength;
-    if (res.status !== 200 || bytes !== COLD_BYTES) throw new Error(`${what}: got ${res.status} with ${bytes} bytes`);
-  };
-  const direct = async (id: string) => {
-    const url = await resolveDirect(fake, id);
-    await read(await fetch(url, { headers: { authorization: `Bearer ${fake.token}`, 'user-agent': 'bench' } }), 'direct download');
-  };
-  const ways = [{ via: 'direct', get: direct }, ...servers.map((server) => ({ via: server.name, get: async (id: string) => read(await fetch(`${server.url}/media/${id}`, { headers: { authorization: `Bearer ${jwt}` } }), `cold miss via ${server.name}`) }))];
-  let nextId = 0;
-  if (COLD_SAMPLES * ways.length > COLD_IDS) throw new Error(`the fake holds ${COLD_IDS} cold ids, ${COLD_SAMPLES * ways.length} needed`);
-  for (let n = 0; n < COLD_SAMPLES; n++) {
-    for (let i = 0; i < ways.length; i++) {
-      const way = ways[(n + i) % ways.length]!;
-      const started = performance.now();
-      await way.get(coldId(nextId++));
-      if (n >= COLD_WARMUP) samples.push({ via: way.via, ms: performance.now() - started });
-    }
-  }
-  return samples;
 }
 
 export interface MemoryResult {
@@ -163,20 +89,15 @@ export interface MemoryResult {
   readonly seconds: number;
 }
 
-/** Peak RSS growth of a fresh proxy while 24 slow readers each read the 12 MiB file. */
-export async function measureSlowReaders(proxy: ServerProcess, jwt: string, readers: number, pauseMs: number): Promise<MemoryResult> {
+/** Peak RSS growth of a fresh proxy while `readers` curl processes, each rate-limited, read the 12 MiB file. */
+export async function measureSlowReaders(proxy: ServerProcess, jwt: string, readers: number, bytesPerSecond: number): Promise<MemoryResult> {
   const url = `${proxy.url}/media/${SLOW_ID}`;
-  const headers = { authorization: `Bearer ${jwt}` };
-  const agent = new Agent({ keepAlive: true, maxSockets: readers });
   // Warm the streaming path once (JIT, connection pool), then let the heap settle.
-  expectAnswer('warm-up stream', await download(url, headers, agent), SLOW_BYTES);
+  expectTransfer('warm-up stream', await curlOnce(url, bearer(jwt)), SLOW_BYTES);
   await sleep(500);
   const start = await proxy.usage('peak-start');
-  const started = performance.now();
-  const done = await Promise.all(Array.from({ length: readers }, () => download(url, headers, agent, pauseMs)));
-  const seconds = (performance.now() - started) / 1000;
+  const batch = await curlBatch(Array.from({ length: readers }, () => ({ urls: [url], headers: bearer(jwt), limitRate: bytesPerSecond })));
   const stop = await proxy.usage('peak-stop');
-  for (const got of done) expectAnswer('slow reader', got, SLOW_BYTES);
-  agent.destroy();
-  return { baselineRss: start.rss, peakRss: stop.peakRss, seconds };
+  for (const t of batch.clients.flat()) expectTransfer('slow reader', t, SLOW_BYTES);
+  return { baselineRss: start.rss, peakRss: stop.peakRss, seconds: batch.wallMs / 1000 };
 }

@@ -8,7 +8,9 @@
  * - the CDN needs the same bearer token and a User-Agent: without one, or with Node's default "node",
  *   it answers 200 text/html "Sorry, this content isn't available right now";
  * - Range (206, 416), Accept-Ranges, Content-Length;
- * - scripted faults: Graph errors, trickling, stalling and resetting bodies, corrupt bytes, redirects.
+ * - scripted faults: Graph errors, trickling, stalling and resetting bodies, corrupt bytes, redirects;
+ * - a network shape (`FakeNetwork`): a latency before every Graph answer and every CDN answer's
+ *   headers, and a bandwidth the CDN paces bodies to, so loopback can stand in for a real upstream.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -64,6 +66,25 @@ export interface GraphReply {
   readonly stallBody?: boolean;
 }
 
+/**
+ * How far away the fake seems. Loopback answers in well under a millisecond at gigabytes per second;
+ * the real Graph and CDN answer after tens of milliseconds and send at tens of MB/s, which is what
+ * decides whether a proxy's first byte waits for the whole file.
+ */
+export interface FakeNetwork {
+  /** Wait this long before each Graph answer and before each CDN answer's headers, ms. */
+  readonly latencyMs?: number;
+  /** Send CDN bodies at this many bytes per second (paced writes); unset: as fast as the socket takes. */
+  readonly bytesPerSecond?: number;
+}
+
+export interface FakeWhatsAppOptions {
+  readonly network?: FakeNetwork;
+}
+
+/** Paced bodies go out in chunks of this size: big enough for few timers, small enough to be smooth. */
+export const PACED_CHUNK_BYTES = 32 * 1024;
+
 export interface SeenRequest {
   readonly kind: 'graph' | 'cdn' | 'other';
   readonly method: string;
@@ -115,6 +136,11 @@ export class FakeWhatsApp {
   cdnBytesSent = 0;
   /** CDN responses that are still sending. */
   openDownloads = 0;
+  private network: FakeNetwork;
+
+  constructor(options: FakeWhatsAppOptions = {}) {
+    this.network = validNetwork(options.network ?? {});
+  }
 
   get origin(): string {
     return this.base;
@@ -182,6 +208,12 @@ export class FakeWhatsApp {
     return this;
   }
 
+  /** Changes the latency and bandwidth for every answer from now on (a download under way keeps its pace). */
+  setNetwork(network: FakeNetwork): this {
+    this.network = validNetwork(network);
+    return this;
+  }
+
   advance(ms: number): void {
     this.now += ms;
   }
@@ -219,6 +251,7 @@ export class FakeWhatsApp {
 
   private async lookup(req: IncomingMessage, res: ServerResponse, id: string, url: URL): Promise<void> {
     const script = this.graphScript.get(id)?.shift() ?? this.graphScript.get('*')?.shift();
+    if (this.network.latencyMs) await sleep(this.network.latencyMs);
     if (script) {
       if (script.delayMs) await sleep(script.delayMs);
       if (script.reset) return void req.socket.destroy();
@@ -257,6 +290,8 @@ export class FakeWhatsApp {
     const ext = url.searchParams.get('ext') ?? '';
     const hash = url.searchParams.get('hash') ?? '';
     const fault = this.downloadScript.get(id)?.shift() ?? this.persistentFaults.get(id) ?? {};
+    const { latencyMs, bytesPerSecond } = this.network;
+    if (latencyMs) await sleep(latencyMs);
     if (fault.headerDelayMs) await sleep(fault.headerDelayMs);
     if (fault.redirectTo) {
       res.writeHead(302, { location: fault.redirectTo }).end();
@@ -305,13 +340,15 @@ export class FakeWhatsApp {
     headers['content-length'] = body.byteLength;
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return void res.end();
-    await this.sendBody(res, body, fault);
+    await this.sendBody(res, body, fault, bytesPerSecond);
   }
 
-  private async sendBody(res: ServerResponse, body: Uint8Array, fault: DownloadFault): Promise<void> {
+  private async sendBody(res: ServerResponse, body: Uint8Array, fault: DownloadFault, bytesPerSecond: number | undefined): Promise<void> {
     this.openDownloads++;
     try {
-      const chunkBytes = fault.trickle?.chunkBytes ?? 64 * 1024;
+      const paced = fault.trickle === undefined && bytesPerSecond !== undefined;
+      const chunkBytes = fault.trickle?.chunkBytes ?? (paced ? PACED_CHUNK_BYTES : 64 * 1024);
+      const started = performance.now();
       let offset = 0;
       while (offset < body.byteLength) {
         if (res.destroyed) return;
@@ -327,6 +364,13 @@ export class FakeWhatsApp {
         let limit = chunkBytes;
         if (fault.resetAfterBytes !== undefined) limit = Math.min(limit, fault.resetAfterBytes - offset);
         if (fault.stallAfterBytes !== undefined) limit = Math.min(limit, fault.stallAfterBytes - offset);
+        // Paced against the start, not chunk to chunk, so timer lateness does not add up: a chunk
+        // leaves once the bytes before it have had their time at `bytesPerSecond`.
+        if (paced) {
+          const due = started + (offset / bytesPerSecond) * 1000 - performance.now();
+          if (due >= 1) await sleep(due);
+          if (res.destroyed) return;
+        }
         const chunk = body.subarray(offset, offset + Math.max(1, limit));
         offset += chunk.byteLength;
         this.cdnBytesSent += chunk.byteLength;
@@ -343,6 +387,13 @@ export class FakeWhatsApp {
       this.openDownloads--;
     }
   }
+}
+
+function validNetwork(network: FakeNetwork): FakeNetwork {
+  const { latencyMs, bytesPerSecond } = network;
+  if (latencyMs !== undefined && !(latencyMs >= 0)) throw new RangeError(`latencyMs must be >= 0, got ${latencyMs}`);
+  if (bytesPerSecond !== undefined && !(bytesPerSecond > 0)) throw new RangeError(`bytesPerSecond must be > 0, got ${bytesPerSecond}`);
+  return { ...network };
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
