@@ -68,7 +68,7 @@ const store = await openNodeStore(config.store, { clock: systemClock, logger, me
 const storeFill = store?.fill?.bind(store);
 if (storeFill) prometheus.observeStore(storeFill);
 const prefetchJournal = await openJournal(journalDir(config));
-const { app, memory, prefetchQueue, accounts: registry } = createApp({
+const { app, memory, prefetchQueue, accounts: registry, loader } = createApp({
   config,
   accounts,
   fetch: globalThis.fetch,
@@ -107,8 +107,10 @@ function shutdown(signal: string) {
   }, config.shutdownTimeoutMs);
   force.unref();
   // Jobs still queued stay in the journal and run at the next start.
+  // A file whose last byte went out is still being committed to the store (fsync, rename): let that
+  // finish, or the next start would download it again.
   http.close(() => {
-    void prefetchJournal.close().finally(() => {
+    void Promise.all([loader.drain(), prefetchJournal.close()]).finally(() => {
       logger.info({}, 'stopped');
       process.exit(0);
     });

@@ -55,15 +55,14 @@ export interface MediaLoader {
   isLoading(key: MediaKey): boolean;
   /**
    * A hit in a later tier, copied into the earlier ones that take it (a small file found in the store
-   * goes to memory, verified on the way). Returns its bytes when it now sits in memory.
+   * goes to memory, its sha256 checked on the way; a corrupt entry is removed instead). Never rejects.
    */
-  promote(key: MediaKey, found: CacheHit, background: Background): Promise<Promoted>;
+  promote(key: MediaKey, found: CacheHit, background: Background): Promise<void>;
   /** Erasure: a running download of `key` keeps serving its readers but leaves no copy anywhere. */
   forget(key: MediaKey): void;
+  /** Resolves once every running download has ended and its copies are committed (shutdown). */
+  drain(): Promise<void>;
 }
-
-/** `bytes` when the file now sits in memory; `unusable` when the entry was corrupt and is removed. */
-export type Promoted = { readonly bytes?: Uint8Array<ArrayBuffer>; readonly unusable?: true };
 
 /** Files up to this size keep every chunk while downloading, so late joiners replay from the start. */
 const RETAIN_ALL_MIN_BYTES = 16 * 1024 * 1024;
@@ -215,7 +214,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     async promote(key, found, background) {
       const { hit } = found;
       const writers = deps.cache.writers(key, hit.meta, background, found.index);
-      if (writers.length === 0) return hit.bytes === undefined ? {} : { bytes: hit.bytes };
+      if (writers.length === 0) return;
       let bytes = hit.bytes;
       if (bytes === undefined) {
         try {
@@ -227,12 +226,15 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
           await Promise.all(writers.map((w) => w.abort(error)));
           deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry unreadable or corrupt; removed');
           await deps.cache.tiers[found.index]?.delete(key, background).catch(() => {});
-          return { unusable: true };
+          return;
         }
       }
       const whole = bytes;
       await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
-      return { bytes: whole };
+    },
+
+    async drain() {
+      await Promise.all([...running.values()].map((slot) => slot.then((d) => d.done).catch(() => undefined)));
     },
 
     forget(key) {

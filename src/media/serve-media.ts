@@ -46,13 +46,13 @@ export function createMediaServer(deps: ServeMediaDeps) {
       const plan = planMediaResponse(meta, ask);
       const cache = `hit:${found.tier}` as const;
       const bytes = declaredLength(meta, plan);
-      let held = found.hit.bytes;
+      const held = found.hit.bytes;
       if (held === undefined || found.index > 0) {
         const early = responder.answerWithoutBody(meta, plan, ask, extra);
         if (early) return (metrics.cacheHit(found.tier), { response: early, cache, bytes });
-        const promoted = await deps.loader.promote(key, found, background);
-        held = promoted.bytes;
-        if (promoted.unusable) return miss(key, ask, signal, background, requestId, extra);
+        // Copy it into the earlier tiers (a small file into memory) without holding this answer up:
+        // the caller streams from the store meanwhile.
+        background.waitUntil(deps.loader.promote(key, found, background));
       }
       metrics.cacheHit(found.tier);
       if (held !== undefined) return { response: responder.answerFromBytes(meta, held, plan, ask, extra), cache, bytes };

@@ -254,6 +254,7 @@ function fileStream(handle: FileHandle, start: number, end: number): ReadableStr
       },
       cancel: () => handle.close().catch(() => {}),
     },
-    { highWaterMark: 0 },
+    // One chunk read ahead, so the next disk read overlaps the socket write of this one.
+    { highWaterMark: 1 },
   );
 }
