@@ -69,6 +69,9 @@ describe('prefetch durability on Node', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({ media: '*', scope: 'media:prefetch' })}` },
     });
     expect(prefetched.status).toBe(202);
+    // Both hanging lookups must have reached the fake before the kill: one still queued there would
+    // hang the restarted process's lookup instead (seen under load).
+    await until(() => fake.count('graph', WEBHOOK_ID) === 1 && fake.count('graph', PREFETCH_ID) === 1, () => 'both jobs to start');
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(fake.count('cdn')).toBe(0);
