@@ -34,6 +34,12 @@ interface Reader {
   readonly end: number;
 }
 
+/**
+ * How far the download reads ahead of its slowest reader although nobody waits yet (at most the
+ * window): the next CDN read then overlaps the socket write of the chunk before, as a pipe does.
+ */
+const READ_AHEAD_BYTES = 512 * 1024;
+
 /** A range starting this far past the bytes received so far is better fetched as its own CDN range. */
 const JOIN_AHEAD_BYTES = 1024 * 1024;
 
@@ -176,8 +182,10 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
       const waitingForFirst = this.options.awaitFirstReader && !this.attachedOnce;
       if (this.readers.size === 0 && this.writers.length === 0 && !waitingForFirst) return;
       const slowest = this.slowestReader();
-      const withinWindow = this.options.retainAll || slowest === undefined || this.received - slowest < this.options.windowBytes;
-      if (withinWindow && (this.writers.length > 0 || this.wakeReaders.length > 0)) return;
+      const ahead = slowest === undefined ? 0 : this.received - slowest;
+      const withinWindow = this.options.retainAll || ahead < this.options.windowBytes;
+      const readAhead = slowest !== undefined && ahead < Math.min(READ_AHEAD_BYTES, this.options.windowBytes);
+      if (withinWindow && (this.writers.length > 0 || this.wakeReaders.length > 0 || readAhead)) return;
       await new Promise<void>((resolve) => (this.wakePump = resolve));
     }
   }
