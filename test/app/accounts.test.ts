@@ -4,17 +4,14 @@
  * any tier.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAccountsFile } from '../../src/accounts.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/logger.js';
-import { openDirectoryStore, type DirectoryStore } from '../../src/runtime/directory-store.js';
+import type { DirectoryStore } from '../../src/runtime/directory-store.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { FakeWhatsApp, graphError, makeBytes } from '../support/fake-whatsapp.js';
-import { ManualClock, startHarness, type Harness } from '../support/proxy-harness.js';
+import { startHarness, type Harness } from '../support/proxy-harness.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 import { appSecret, deliveryOf, signature } from '../support/webhooks.js';
 
 const ACME_TOKEN = `acme-token-${randomBytes(6).toString('hex')}`;
@@ -87,15 +84,15 @@ describe('account configuration', () => {
 describe('isolation between accounts', () => {
   let h: Harness;
   let store: DirectoryStore;
-  let root: string;
+  let temp: TempStore;
 
   beforeEach(async () => {
-    root = mkdtempSync(join(tmpdir(), 'wmp-accounts-'));
+    temp = await openTempStore();
+    store = temp.store;
     const fake = await new FakeWhatsApp().start();
     fake.addAccount(ACME_TOKEN);
     fake.addMedia(ACME_PHOTO, { bytes: acmePhoto, mimeType: 'image/jpeg', owner: ACME_TOKEN });
     fake.addMedia(DEFAULT_PHOTO, { bytes: defaultPhoto, mimeType: 'image/jpeg' });
-    store = await openDirectoryStore({ root, maxBytes: 10_000_000, maxAgeMs: 0, clock: new ManualClock(), logger: silentLogger, sweepIntervalMs: 0 });
     h = await startHarness({
       fake,
       env: { WHATSAPP_ACCOUNTS: 'acme', WHATSAPP_TOKEN_ACME: ACME_TOKEN, WHATSAPP_APP_SECRET_ACME: ACME_SECRET, WHATSAPP_APP_SECRET: DEFAULT_SECRET },
@@ -105,8 +102,7 @@ describe('isolation between accounts', () => {
   afterEach(async () => {
     await h.close();
     await h.fake.stop();
-    await store.close();
-    rmSync(root, { recursive: true, force: true });
+    await temp.remove();
   });
 
   const as = async (acct: string | undefined, id: string, init: RequestInit = {}) => h.get(`/media/${id}`, { ...init, token: await h.token(acct === undefined ? { media: '*' } : { media: '*', acct }) });

@@ -1,13 +1,10 @@
 /** DELETE /media/:id: erasure from every tier this proxy reaches, for callers with media:delete. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.js';
-import { openDirectoryStore, type DirectoryStore } from '../../src/runtime/directory-store.js';
+import type { DirectoryStore } from '../../src/runtime/directory-store.js';
 import { bodyBytes } from '../support/bytes.js';
 import { makeBytes } from '../support/fake-whatsapp.js';
-import { ManualClock, startHarness, type Harness } from '../support/proxy-harness.js';
+import { startHarness, type Harness } from '../support/proxy-harness.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ID = '640000000000001';
 const photo = makeBytes(40_000, 64);
@@ -16,11 +13,11 @@ const key = { account: 'default', id: ID };
 describe('DELETE /media/:id', () => {
   let h: Harness;
   let store: DirectoryStore;
-  let root: string;
+  let temp: TempStore;
 
   beforeEach(async () => {
-    root = mkdtempSync(join(tmpdir(), 'wmp-erase-'));
-    store = await openDirectoryStore({ root, maxBytes: 10_000_000, maxAgeMs: 0, clock: new ManualClock(), logger: silentLogger, sweepIntervalMs: 0 });
+    temp = await openTempStore();
+    store = temp.store;
     h = await startHarness({ deps: { store } });
     h.fake.addMedia(ID, { bytes: photo, mimeType: 'image/jpeg' });
     await bodyBytes(await h.get(`/media/${ID}`));
@@ -32,8 +29,7 @@ describe('DELETE /media/:id', () => {
   });
   afterEach(async () => {
     await h.close();
-    await store.close();
-    rmSync(root, { recursive: true, force: true });
+    await temp.remove();
   });
 
   const erase = async (claims: Record<string, unknown>) => h.get(`/media/${ID}`, { method: 'DELETE', token: await h.token(claims) });

@@ -1,13 +1,10 @@
 /** The loader's store-facing promises: drain() for shutdown, and a store hit copied into memory. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.js';
-import { openDirectoryStore, type DirectoryStore } from '../../src/runtime/directory-store.js';
+import type { DirectoryStore } from '../../src/runtime/directory-store.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { makeBytes } from '../support/fake-whatsapp.js';
-import { ManualClock, startHarness, type Harness } from '../support/proxy-harness.js';
+import { startHarness, type Harness } from '../support/proxy-harness.js';
+import { openTempStore, type TempStore } from '../support/temp-store.js';
 
 const ID = '650000000000001';
 const photo = makeBytes(300_000, 65);
@@ -16,15 +13,14 @@ const key = { account: 'default', id: ID };
 describe('media loader', () => {
   let h: Harness;
   let store: DirectoryStore;
-  let root: string;
+  let temp: TempStore;
   beforeEach(async () => {
-    root = mkdtempSync(join(tmpdir(), 'wmp-loader-'));
-    store = await openDirectoryStore({ root, maxBytes: 10_000_000, maxAgeMs: 0, clock: new ManualClock(), logger: silentLogger, sweepIntervalMs: 0 });
+    temp = await openTempStore();
+    store = temp.store;
   });
   afterEach(async () => {
     await h.close();
-    await store.close();
-    rmSync(root, { recursive: true, force: true });
+    await temp.remove();
   });
 
   it('drains: once drain() resolves, a download whose last byte just went out is in the store', async () => {
