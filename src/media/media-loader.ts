@@ -51,8 +51,6 @@ export interface MediaLoader {
   stream(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal: AbortSignal | undefined, background: Background, requestId: string): Promise<OpenedStream>;
   /** Gets the file into every tier that takes it (prefetch); resolves when the download ended verified. */
   fill(key: MediaKey, media: ResolvedMedia, background: Background): Promise<DownloadOutcome<TierCopy>>;
-  /** A download of this key is running (a prefetch, another caller). */
-  isLoading(key: MediaKey): boolean;
   /**
    * A hit in a later tier, copied into the earlier ones that take it (a small file found in the store
    * goes to memory, its sha256 checked on the way; a corrupt entry is removed instead). Never rejects.
@@ -208,8 +206,6 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       if (download === undefined) return { committed: [] };
       return download.done;
     },
-
-    isLoading: (key) => running.has(keyPath(key)),
 
     async promote(key, found, background) {
       const { hit } = found;
