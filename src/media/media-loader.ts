@@ -213,17 +213,26 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       if (writers.length === 0) return;
       let bytes = hit.bytes;
       if (bytes === undefined) {
+        let read: Uint8Array<ArrayBuffer>;
         try {
-          bytes = await readBounded(await hit.open(undefined), hit.meta.size);
-          const hasher = deps.createSha256();
-          hasher.update(bytes);
-          if (bytes.byteLength !== hit.meta.size || (await hasher.digestHex()) !== hit.meta.sha256) throw new Error('stored bytes do not match their sha256');
+          read = await readBounded(await hit.open(undefined), hit.meta.size);
         } catch (error) {
+          // Unreadable right now (vanished, out of file handles, an I/O error): not a reason to
+          // remove what may be a good copy. This caller was answered from the store anyway.
           await Promise.all(writers.map((w) => w.abort(error)));
-          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry unreadable or corrupt; removed');
+          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
+          return;
+        }
+        const hasher = deps.createSha256();
+        hasher.update(read);
+        if (read.byteLength !== hit.meta.size || (await hasher.digestHex()) !== hit.meta.sha256) {
+          const error = new Error('stored bytes do not match their sha256');
+          await Promise.all(writers.map((w) => w.abort(error)));
+          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier }, 'stored entry corrupt (bytes do not match their sha256); removed');
           await deps.cache.tiers[found.index]?.delete(key, background).catch(() => {});
           return;
         }
+        bytes = read;
       }
       const whole = bytes;
       await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
