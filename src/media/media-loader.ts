@@ -71,6 +71,8 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   const metrics = deps.metrics ?? noopMetrics;
   const retainAllBytes = Math.max(RETAIN_ALL_MIN_BYTES, deps.config.cacheMaxItemBytes);
   const running = new Map<string, Promise<SharedDownload<TierCopy>>>();
+  // Keys being copied into earlier tiers: a burst of store hits on one file copies it once.
+  const promoting = new Set<string>();
 
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
   async function openDownload(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal?: AbortSignal) {
@@ -180,6 +182,38 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     return { media: current, body: known(guarded(current, upstream, range === undefined, expected, requestId), expected), source: 'stream' };
   }
 
+  /** See MediaLoader.promote. */
+  async function copyIntoEarlierTiers(key: MediaKey, found: CacheHit, background: Background): Promise<void> {
+    const { hit } = found;
+    const writers = deps.cache.writers(key, hit.meta, background, found.index);
+    if (writers.length === 0) return;
+    let bytes = hit.bytes;
+    if (bytes === undefined) {
+      let read: Uint8Array<ArrayBuffer>;
+      try {
+        read = await readBounded(await hit.open(undefined), hit.meta.size);
+      } catch (error) {
+        // Unreadable right now (vanished, out of file handles, an I/O error): not a reason to
+        // remove what may be a good copy. This caller was answered from the store anyway.
+        await Promise.all(writers.map((w) => w.abort(error)));
+        deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
+        return;
+      }
+      const hasher = deps.createSha256();
+      hasher.update(read);
+      if (read.byteLength !== hit.meta.size || (await hasher.digestHex()) !== hit.meta.sha256) {
+        const error = new Error('stored bytes do not match their sha256');
+        await Promise.all(writers.map((w) => w.abort(error)));
+        deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier }, 'stored entry corrupt (bytes do not match their sha256); removed');
+        await deps.cache.tiers[found.index]?.delete(key, background).catch(() => {});
+        return;
+      }
+      bytes = read;
+    }
+    const whole = bytes;
+    await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
+  }
+
   const known = (body: ReadableStream<Uint8Array>, length: number) => (deps.withKnownLength ? deps.withKnownLength(body, length) : body);
 
   return {
@@ -208,34 +242,14 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     },
 
     async promote(key, found, background) {
-      const { hit } = found;
-      const writers = deps.cache.writers(key, hit.meta, background, found.index);
-      if (writers.length === 0) return;
-      let bytes = hit.bytes;
-      if (bytes === undefined) {
-        let read: Uint8Array<ArrayBuffer>;
-        try {
-          read = await readBounded(await hit.open(undefined), hit.meta.size);
-        } catch (error) {
-          // Unreadable right now (vanished, out of file handles, an I/O error): not a reason to
-          // remove what may be a good copy. This caller was answered from the store anyway.
-          await Promise.all(writers.map((w) => w.abort(error)));
-          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
-          return;
-        }
-        const hasher = deps.createSha256();
-        hasher.update(read);
-        if (read.byteLength !== hit.meta.size || (await hasher.digestHex()) !== hit.meta.sha256) {
-          const error = new Error('stored bytes do not match their sha256');
-          await Promise.all(writers.map((w) => w.abort(error)));
-          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier }, 'stored entry corrupt (bytes do not match their sha256); removed');
-          await deps.cache.tiers[found.index]?.delete(key, background).catch(() => {});
-          return;
-        }
-        bytes = read;
+      const path = keyPath(key);
+      if (promoting.has(path)) return;
+      promoting.add(path);
+      try {
+        await copyIntoEarlierTiers(key, found, background);
+      } finally {
+        promoting.delete(path);
       }
-      const whole = bytes;
-      await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
     },
 
     async drain() {

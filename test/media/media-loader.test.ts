@@ -1,4 +1,5 @@
 /** The loader's store-facing promises: drain() for shutdown, and a store hit copied into memory. */
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaCache } from '../../src/cache/media-cache.js';
 import { inlineBackground, type MediaKey, type MediaMeta, type MediaTier } from '../../src/cache/media-tier.js';
@@ -101,5 +102,17 @@ describe('copying a store hit into memory', () => {
     await loader.promote(key, (await cache.get(key))!, inlineBackground);
     expect(deleted).toEqual([key]);
     expect(memory.entries).toBe(0);
+  });
+
+  it('copies a file once when a burst of store hits asks for it at the same time', async () => {
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    const exact: MediaMeta = { ...meta, sha256: createHash('sha256').update(bytes).digest('hex') };
+    let opens = 0;
+    const tier: MediaTier = { name: 'store', get: () => ({ meta: exact, open: async () => (opens++, new Response(bytes).body!) }), put: () => undefined, delete: async () => {} };
+    const { loader, cache, memory } = loaderOver(tier);
+    const found = (await cache.get(key))!;
+    await Promise.all([loader.promote(key, found, inlineBackground), loader.promote(key, found, inlineBackground), loader.promote(key, found, inlineBackground)]);
+    expect(opens).toBe(1);
+    expect(memory.entries).toBe(1);
   });
 });
