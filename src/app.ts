@@ -218,7 +218,7 @@ export function createApp(deps: AppDeps): ProxyApp {
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
 
   // POST/GET /webhooks/whatsapp and POST /prefetch (src/http/ingest-routes.ts).
-  const fallbackIngestor = () => createTierIngestor({ cache, loader, account, maxMediaBytes: config.maxMediaBytes, hasStore: deps.store !== undefined });
+  const fallbackIngestor = () => createTierIngestor({ cache, loader, account, maxMediaBytes: config.maxMediaBytes, store: deps.store });
   const ingestion = mountIngestion(app, deps, {
     config,
     clock,

@@ -1,4 +1,5 @@
 import type { MediaCache } from '../cache/media-cache.js';
+import type { StoreTier } from '../cache/media-tier.js';
 import { ProxyError } from '../errors.js';
 import type { AccountUpstream, MediaLoader } from '../media/media-loader.js';
 import type { MediaIngestor } from './prefetch-job.js';
@@ -9,8 +10,8 @@ export interface TierIngestorDeps {
   readonly account: (name: string) => AccountUpstream;
   /** MAX_MEDIA_BYTES: larger files are refused before any download, as for a viewer. */
   readonly maxMediaBytes: number;
-  /** Whether a persistent store is among the tiers: then a job is done only once the store has it. */
-  readonly hasStore: boolean;
+  /** The persistent store, when there is one: then a job is done only once the store has the file. */
+  readonly store: StoreTier | undefined;
 }
 
 /**
@@ -23,7 +24,10 @@ export function createTierIngestor(deps: TierIngestorDeps): MediaIngestor {
   return {
     async isStored(account, id) {
       deps.account(account);
-      return (await deps.cache.get({ account, id })) !== undefined;
+      // With a store, only the store counts: a copy in memory (or the edge cache) does not outlive
+      // a restart, and the job is there to make the media outlive Meta.
+      const key = { account, id };
+      return (await (deps.store ? deps.store.get(key) : deps.cache.get(key))) !== undefined;
     },
     async ingest(account, id) {
       const key = { account, id };
@@ -35,7 +39,7 @@ export function createTierIngestor(deps: TierIngestorDeps): MediaIngestor {
       const outcome = await deps.loader.fill(key, media, { waitUntil: (write) => void writes.push(write.catch(() => {})) });
       await Promise.all(writes);
       // The download was verified, but the store failed to keep it: worth another attempt later.
-      if (deps.hasStore && !outcome.committed.some((w) => w.tier === 'store')) {
+      if (deps.store !== undefined && !outcome.committed.some((w) => w.tier === 'store')) {
         throw new ProxyError('upstream_unavailable', { detail: 'the store did not keep the media' });
       }
     },

@@ -151,6 +151,9 @@ export class PrefetchQueue implements PrefetchIntake {
     const { job } = entry;
     const { logger } = this.deps;
     const context = { account: job.account, mediaId: job.id };
+    // A job that ran out of attempts on transient failures (Graph or the store down for a while) stays
+    // in the journal, so the next start tries it again: the id lives for days, the outage did not.
+    let finished = true;
     for (let attempt = 1; ; attempt++) {
       try {
         if (await this.deps.ingestor.isStored(job.account, job.id)) {
@@ -164,8 +167,9 @@ export class PrefetchQueue implements PrefetchIntake {
       } catch (error) {
         const code: ErrorCode | undefined = isProxyError(error) ? error.code : undefined;
         if (isPermanentFailure(code) || attempt >= this.retry.maxAttempts) {
+          finished = isPermanentFailure(code);
           this.metrics.prefetchJob('failed');
-          logger.warn({ ...context, attempts: attempt, code, error: code === undefined ? describeError(error) : undefined }, 'prefetch: job dropped');
+          logger.warn({ ...context, attempts: attempt, code, error: code === undefined ? describeError(error) : undefined }, finished ? 'prefetch: job dropped' : 'prefetch: job given up for now; the journal keeps it for the next start');
           break;
         }
         this.metrics.prefetchJob('retried');
@@ -176,6 +180,7 @@ export class PrefetchQueue implements PrefetchIntake {
         await this.deps.clock.sleep(delayMs);
       }
     }
+    if (!finished) return;
     await this.deps.journal?.done(job).catch((error: unknown) => logger.warn({ ...context, error: describeError(error) }, 'prefetch: journal could not mark a job done'));
   }
 }

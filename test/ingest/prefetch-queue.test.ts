@@ -122,14 +122,14 @@ describe('PrefetchQueue', () => {
     expect(recorded.jobs).toMatchObject({ retried: 2, done: 1, failed: 0 });
   });
 
-  it('drops a job after the bounded number of attempts and logs it without payload', async () => {
+  it('gives a job up after the bounded number of attempts and logs it without payload', async () => {
     h.fake.setDownloadFault('506', { corrupt: true });
     const q = queue({ retry: { maxAttempts: 3, baseMs: 10 } });
     await (await q.accept(jobs('506'))).settled;
     expect(h.fake.count('cdn', '506')).toBe(3);
     expect(recorded.jobs).toMatchObject({ retried: 2, failed: 1, done: 0 });
     expect(h.proxy.memory.entries).toBe(0);
-    const dropped = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'prefetch: job dropped');
+    const dropped = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'prefetch: job given up for now; the journal keeps it for the next start');
     expect(dropped).toMatchObject({ mediaId: '506', code: 'integrity_mismatch', attempts: 3 });
   });
 
@@ -147,6 +147,17 @@ describe('PrefetchQueue', () => {
       dir = mkdtempSync(join(tmpdir(), 'wmp-queue-'));
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('keeps a job that ran out of attempts on transient failures for the next start, and drops an unknown id for good', async () => {
+      const journal = await openFileJournal(dir);
+      h.fake.setDownloadFault('510', { status: 503 });
+      const q = queue({ journal, retry: { maxAttempts: 2, baseMs: 1 } });
+      await (await q.accept(jobs('510', '999001'))).settled;
+      await journal.close();
+      const reopened = await openFileJournal(dir);
+      expect((await reopened.replay()).map((j) => j.id)).toEqual(['510']);
+      await reopened.close();
+    });
 
     it('has a job on disk before accept resolves, and marks it done after', async () => {
       const journal = await openFileJournal(dir);
