@@ -49,9 +49,13 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
   let waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   let flushing: Promise<void> | undefined;
 
+  // After a failed write the file may end in part of a line: the next batch starts on a line of its
+  // own, so the torn fragment is skipped at replay and the next acknowledged job is not lost with it.
+  let torn = false;
+
   async function flushLoop(): Promise<void> {
     while (buffer.length > 0) {
-      const batch = buffer.join('');
+      const batch = (torn ? '\n' : '') + buffer.join('');
       const batchWaiters = waiters;
       const sync = needsSync;
       lines += buffer.length;
@@ -59,7 +63,9 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
       waiters = [];
       needsSync = false;
       try {
-        await handle.write(batch);
+        // appendFile writes until every byte is out: a single write(2) may write less (a full disk).
+        await handle.appendFile(batch);
+        torn = false;
         if (sync) await handle.sync();
         if (lines >= compactAfter && lines > 2 * live.size) {
           await handle.close();
@@ -68,6 +74,7 @@ export async function openFileJournal(dir: string, options: FileJournalOptions =
         }
         for (const waiter of batchWaiters) waiter.resolve();
       } catch (error) {
+        torn = true;
         for (const waiter of batchWaiters) waiter.reject(error);
       }
     }
@@ -160,7 +167,7 @@ async function compact(dir: string, path: string, live: ReadonlyMap<string, Pref
   const temporary = `${path}.tmp`;
   const out = await open(temporary, 'w');
   try {
-    await out.write([...live.values()].map((job) => record('add', job)).join(''));
+    await out.writeFile([...live.values()].map((job) => record('add', job)).join(''));
     await out.sync();
   } finally {
     await out.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PrefetchJob } from '../../src/ingest/prefetch-job.js';
-import { openFileJournal } from '../../src/runtime/file-journal.js';
+import { openFileJournal, readJournal } from '../../src/runtime/file-journal.js';
 
 const job = (id: string, account = 'default'): PrefetchJob => ({ account, id });
 const journalFiles = (dir: string) => readdirSync(dir).filter((name) => name.endsWith('.jsonl'));
@@ -42,6 +42,11 @@ describe('file journal', () => {
     const reopened = await openFileJournal(dir);
     expect(await reopened.replay()).toEqual([job('10'), job('11')]);
     await reopened.close();
+  });
+
+  it('keeps the record that follows a torn fragment on a line of its own (a write that failed half-way)', () => {
+    const text = '{"op":"add","account":"default","id":"20"}\n{"op":"add","acc\n{"op":"add","account":"default","id":"21"}\n';
+    expect([...readJournal(text).values()]).toEqual([job('20'), job('21')]);
   });
 
   it('compacts while running once dead lines outnumber live ones', async () => {
