@@ -11,6 +11,9 @@ export interface Sha256 {
 
 export type CreateSha256 = () => Sha256;
 
+/** A sha256 as Graph's lookup answers it and as every tier keeps it: 64 lower-case hex digits. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let hex = '';

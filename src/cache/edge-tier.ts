@@ -1,5 +1,6 @@
 import { describeError, type Logger } from '../logger.js';
 import { bytesHit, type MediaKey, type MediaTier } from './media-tier.js';
+import { SHA256_HEX } from '../hash.js';
 
 /**
  * The Workers Cache API (`caches.default`) as a cache tier shared by every isolate of one Cloudflare
@@ -20,7 +21,6 @@ export const EDGE_KEY_ORIGIN = 'https://media-cache.whatsapp-media-proxy.invalid
 
 const SHA256_HEADER = 'x-media-sha256';
 const SIZE_HEADER = 'x-media-size';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** The part of the Cache API this tier uses, so tests may pass any cache (caches.open, a fake). */
 export interface EdgeCache {

@@ -6,7 +6,7 @@ import type { WebhookConfig } from '../config.js';
 import { ProxyError } from '../errors.js';
 import { extractMedia } from '../ingest/extract-media.js';
 import type { PrefetchIntake } from '../ingest/prefetch-job.js';
-import { createSignatureVerifier, type VerifySignature } from '../ingest/webhook-signature.js';
+import type { VerifySignature } from '../ingest/webhook-signature.js';
 import type { Logger } from '../logger.js';
 import { jsonResponse, textResponse } from './problem-response.js';
 import { readRequestBody, parseJsonBody } from './read-request-body.js';

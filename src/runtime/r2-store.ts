@@ -1,5 +1,5 @@
 import { keyPath, type Background, type ByteRange, type MediaKey, type MediaMeta, type StoreTier, type TierHit, type TierWriter } from '../cache/media-tier.js';
-import { toHex } from '../hash.js';
+import { toHex, SHA256_HEX } from '../hash.js';
 import { safeContentType } from '../http/media-headers.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
@@ -32,7 +32,6 @@ export interface R2StoreOptions {
   readonly metrics?: Pick<Metrics, 'storeEviction'>;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SIZE = /^(0|[1-9][0-9]{0,15})$/;
 /** `audio/ogg; codecs=opus` has a space and a semicolon: URI-encoded, as S3 metadata must be plain. */
 const MIME = 'mime-type';

@@ -1,4 +1,5 @@
 import type { MediaMeta } from '../cache/media-tier.js';
+import { SHA256_HEX } from '../hash.js';
 
 /**
  * The directory store's file format: the metadata and the bytes in one file, so one rename makes both
@@ -12,7 +13,6 @@ export const PREAMBLE_BYTES = 9;
 /** More than any header we write; a larger one is not ours. */
 export const MAX_HEADER_BYTES = 4096;
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export interface StoredHeader {
   readonly account: string;

@@ -1,4 +1,5 @@
 import type { MediaMeta } from '../cache/media-tier.js';
+import { SHA256_HEX } from '../hash.js';
 
 /**
  * What an S3 object carries besides its bytes, so a HEAD alone rebuilds MediaMeta and can tell a
@@ -9,7 +10,6 @@ import type { MediaMeta } from '../cache/media-tier.js';
 const SHA256 = 'x-amz-meta-sha256';
 const SIZE = 'x-amz-meta-size';
 const MIME = 'x-amz-meta-mime-type';
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Headers for the PUT that stores `meta`'s bytes. */
 export function metaHeaders(meta: MediaMeta): Record<string, string> {

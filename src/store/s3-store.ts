@@ -7,6 +7,7 @@ import { fetchWithDeadline, type Fetch, type UpstreamResponse } from '../upstrea
 import { metaHeaders, parseMetaHeaders } from './s3-object-meta.js';
 import { createPutWriter } from './s3-put-writer.js';
 import { createS3Addressing, S3StoreError, s3ErrorCode } from './s3-request.js';
+import { SHA256_HEX } from '../hash.js';
 
 /**
  * The persistent tier on an S3-compatible bucket (AWS S3, R2's S3 API, MinIO). Web APIs only, so the
@@ -33,7 +34,6 @@ export interface S3StoreOptions {
   readonly metaCacheEntries?: number;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export function createS3Store(options: S3StoreOptions): StoreTier {
   const { config, fetch, logger, timeoutMs, metrics } = options;
