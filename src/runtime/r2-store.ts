@@ -3,6 +3,7 @@ import { toHex, SHA256_HEX } from '../hash.js';
 import { safeContentType } from '../http/media-headers.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
+import { withTimeout } from '../with-timeout.js';
 
 /**
  * The persistent tier on Workers: an R2 bucket binding (STORE_URL=r2://BINDING). Object name
@@ -146,18 +147,7 @@ function startPut(options: PutOptions): TierWriter {
     stored = put;
   }
 
-  async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-    // The executor runs synchronously, so the timer is set before race() can settle.
-    let timer!: ReturnType<typeof setTimeout>;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`r2 took longer than ${timeoutMs} ms to ${what}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([promise, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const bounded = <T>(promise: Promise<T>, what: string): Promise<T> => withTimeout(promise, timeoutMs, () => new Error(`r2 took longer than ${timeoutMs} ms to ${what}`));
 
   async function fail(error: unknown): Promise<never> {
     await writer.abort(error).catch(() => {});

@@ -1,5 +1,6 @@
 import type { MediaMeta, TierWriter } from '../cache/media-tier.js';
 import { s3ErrorCode, S3StoreError, INTEGRITY_REFUSALS } from './s3-request.js';
+import { withTimeout } from '../with-timeout.js';
 
 /**
  * One streamed PUT per writer, started when the writer is made. Why this is atomic without any
@@ -77,14 +78,8 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
   );
   early.catch(() => {});
 
-  const bounded = <T>(promise: Promise<T>, what: string): Promise<T> => {
-    // The executor runs synchronously, so the timer is set before race() can settle.
-    let timer!: ReturnType<typeof setTimeout>;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new S3StoreError(`store took longer than ${timeoutMs} ms to ${what}`, undefined, undefined)), timeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  };
+  const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
+    withTimeout(promise, timeoutMs, () => new S3StoreError(`store took longer than ${timeoutMs} ms to ${what}`, undefined, undefined));
 
   return {
     async write(chunk) {
