@@ -12,8 +12,9 @@ export interface SharedDownloadOptions<W extends TierWriter> {
   readonly writers: readonly W[];
   /**
    * Keep every chunk until the end, so a caller joining late replays the bytes so far. Otherwise
-   * chunks every reader has passed are dropped, and the download runs at most `windowBytes` ahead of
-   * its slowest reader: memory stays bounded whatever the file size.
+   * chunks every reader has passed are dropped once the first 2 MiB are in (a caller joining before
+   * that still replays from byte 0), and the download runs at most `windowBytes` ahead of its slowest
+   * reader: memory stays bounded whatever the file size.
    */
   readonly retainAll: boolean;
   readonly windowBytes: number;
@@ -39,6 +40,12 @@ interface Reader {
  * window): the next CDN read then overlaps the socket write of the chunk before, as a pipe does.
  */
 const READ_AHEAD_BYTES = 512 * 1024;
+
+/**
+ * How much of a large file's start a download holds on to for callers arriving just after it began.
+ * Bounded well below the window: every large download in flight holds this much.
+ */
+const JOIN_FROM_START_BYTES = 2 * 1024 * 1024;
 
 /** A range starting this far past the bytes received so far is better fetched as its own CDN range. */
 const JOIN_AHEAD_BYTES = 1024 * 1024;
@@ -197,7 +204,10 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
   }
 
   private dropPassedChunks(): void {
-    if (this.options.retainAll) return;
+    // Until its first JOIN_FROM_START_BYTES are in, a download keeps every byte: callers arriving
+    // together (a group chat opening one video) join it from byte 0 instead of each starting a CDN
+    // download and a sha256 of their own.
+    if (this.options.retainAll || this.received <= Math.min(JOIN_FROM_START_BYTES, this.options.windowBytes)) return;
     const keepFrom = this.slowestReader() ?? this.received;
     while (this.chunks.length > 0 && this.retainedFrom + this.chunks[0]!.byteLength <= keepFrom) {
       this.retainedFrom += this.chunks.shift()!.byteLength;

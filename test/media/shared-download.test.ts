@@ -125,6 +125,26 @@ describe('SharedDownload', () => {
     await expect(download.done).rejects.toThrow('every reader left');
   });
 
+  it('lets a caller join a large file from byte 0 while the download has only just begun', async () => {
+    const source = controlledSource();
+    const download = new SharedDownload({ source: source.stream, size: 60, writers: [], retainAll: false, windowBytes: 30, onWriterFailed: () => {}, awaitFirstReader: true });
+    const first = download.attach()!;
+    const firstBytes = readAll(first);
+    for (let i = 0; i < 3; i++) source.push(chunk(10, i));
+    await tick();
+    // The first reader has read 30 bytes; a second caller still gets them all, then the rest with it.
+    const second = download.attach();
+    expect(second).toBeDefined();
+    const secondBytes = readAll(second!);
+    for (let i = 3; i < 6; i++) source.push(chunk(10, i));
+    source.end();
+    const expected = new Uint8Array(60).map((_, i) => Math.floor(i / 10));
+    expect(await firstBytes).toEqual(expected);
+    expect(await secondBytes).toEqual(expected);
+    // Past the window, what both passed is dropped: a third caller fetches on its own.
+    expect(download.attach()).toBeUndefined();
+  });
+
   it('runs a large file at most the window ahead of its slowest reader, dropping what every reader passed', async () => {
     const source = controlledSource();
     const writer = recordingWriter();
