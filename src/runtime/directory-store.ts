@@ -242,7 +242,8 @@ function fileStream(handle: FileHandle, start: number, end: number): ReadableStr
             return controller.close();
           }
           const length = Math.min(READ_CHUNK_BYTES, end - position);
-          const buffer = new Uint8Array(length);
+          // Not zero-filled: the read overwrites it, and zeroing 512 KiB per chunk was a visible share of a store hit's CPU.
+          const buffer = Buffer.allocUnsafe(length);
           const { bytesRead } = await handle.read(buffer, 0, length, position);
           if (bytesRead === 0) throw new Error('stored file ended early');
           position += bytesRead;
