@@ -46,10 +46,14 @@ export function streamMedia(): BenchMedia {
   return media(STREAM_ID, STREAM_BYTES, 'video/mp4', 2);
 }
 
+/** One 20 MiB file per stream client: four callers of four ids, so no download is shared. */
+export const DISTINCT_STREAM_IDS = ['100000000000010', '100000000000011', '100000000000012', '100000000000013'] as const;
+
 /** Everything the fake holds; `coldIds` overrides how many 64 KiB cold ids (bench:profile cold). */
 export function* benchMediaSet(options: { coldIds?: number | undefined } = {}): Generator<BenchMedia> {
   yield HIT_IMAGE;
   yield streamMedia();
+  for (const [n, id] of DISTINCT_STREAM_IDS.entries()) yield media(id, STREAM_BYTES, 'video/mp4', 10 + n);
   yield media(SLOW_ID, SLOW_BYTES, 'video/mp4', 3);
   const sets: ColdSet[] = [{ ...COLD, count: options.coldIds ?? COLD.count }, PHOTO, RESTART_SMALL, RESTART_PHOTO, INGEST_PHOTO];
   let seed = 100;

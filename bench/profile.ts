@@ -1,9 +1,10 @@
 /**
- * `npm run bench:profile [hit|stream|cold|realistic|store]`: runs the proxy under `node --cpu-prof`
+ * `npm run bench:profile [hit|stream|distinct|cold|realistic|store]`: runs the proxy under `node --cpu-prof`
  * while one scenario loads it (wrk or curl processes, as in the benchmark), then prints where its CPU
  * went: the top functions by self time, and self time by origin (our src/, hono, @hono/node-server,
  * undici, node internals, …). `realistic` is the cold miss of a 2 MiB photo over the benchmark's
- * realistic upstream; `store` is 20 MiB store hits (needs the store).
+ * realistic upstream; `stream` is four callers of one 20 MiB id, `distinct` four callers of four ids
+ * (nothing shared); `store` is 20 MiB store hits (needs the store).
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { curlBatch, curlOnce, expectTransfer } from './curl.js';
 import { checkWrk, runLoad } from './load.js';
-import { COLD, HIT_IMAGE, PHOTO, STREAM_BYTES, STREAM_ID, type ColdSet } from './media-set.js';
+import { COLD, DISTINCT_STREAM_IDS, HIT_IMAGE, PHOTO, STREAM_BYTES, STREAM_ID, type ColdSet } from './media-set.js';
 import { ROOT, startFake, startServer } from './processes.js';
 import { bearer } from './scenarios.js';
 
@@ -27,7 +28,7 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-const SCENARIOS = ['hit', 'stream', 'cold', 'realistic', 'store'] as const;
+const SCENARIOS = ['hit', 'stream', 'distinct', 'cold', 'realistic', 'store'] as const;
 const scenario = process.argv[2] ?? 'hit';
 if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`usage: profile.ts [${SCENARIOS.join('|')}]`);
 // Cold misses one after another, each for an id never asked for: more than the seconds can use.
@@ -53,7 +54,7 @@ try {
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.PROFILE_LOG_LEVEL ?? 'info',
       // Streams are profiled without a store (the second download would be a store hit); the others with one.
-      STORE_URL: scenario === 'stream' ? 'none' : `file:${join(cwd, 'store')}`,
+      STORE_URL: scenario === 'stream' || scenario === 'distinct' ? 'none' : `file:${join(cwd, 'store')}`,
     },
     { cwd, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] },
   );
@@ -64,10 +65,9 @@ try {
     for (; n < limit && Date.now() < deadline; n++) expectTransfer('cold miss', await curlOnce(`${proxy.url}/media/${set.id(n)}`, headers), set.bytes);
     console.log(`# ${n} cold misses of ${set.name}`);
   };
-  const streams = async () => {
-    const url = `${proxy.url}/media/${STREAM_ID}`;
+  const streams = async (ids: readonly string[]) => {
     while (Date.now() < deadline) {
-      const batch = await curlBatch(Array.from({ length: 4 }, () => ({ urls: [url], headers })));
+      const batch = await curlBatch(ids.map((id) => ({ urls: [`${proxy.url}/media/${id}`], headers })));
       for (const t of batch.clients.flat()) expectTransfer('stream', t, STREAM_BYTES);
     }
   };
@@ -83,10 +83,10 @@ try {
     // Two downloads first: the first fills the store, the second proves it is served from there.
     for (let i = 0; i < 2; i++) expectTransfer('fill the store', await curlOnce(`${proxy.url}/media/${STREAM_ID}`, headers), STREAM_BYTES);
     const cdn = await fake.count('cdn', STREAM_ID);
-    await streams();
+    await streams(DISTINCT_STREAM_IDS.map(() => STREAM_ID));
     if ((await fake.count('cdn', STREAM_ID)) !== cdn) throw new Error('store profile: the proxy downloaded the file again');
   } else {
-    await streams();
+    await streams(scenario === 'distinct' ? DISTINCT_STREAM_IDS : DISTINCT_STREAM_IDS.map(() => STREAM_ID));
   }
   await proxy.stop();
   const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));

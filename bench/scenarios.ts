@@ -2,6 +2,7 @@
  * The load-shaped measurements: cache hits under wrk, throughput and slow readers under curl. Each
  * returns raw samples; run.ts turns them into ratios. Latency-shaped ones are in cold-scenarios.ts.
  */
+import { execFileSync } from 'node:child_process';
 import { curlBatch, curlOnce, expectTransfer, type CurlClient } from './curl.js';
 import { runLoad } from './load.js';
 import { HIT_IMAGE, SLOW_BYTES, SLOW_ID } from './media-set.js';
@@ -54,13 +55,18 @@ export async function measureCacheHit(proxy: ServerProcess, bare: ServerProcess,
 /** Where a throughput client downloads from: a server's /media URL, or the fake CDN itself. */
 export interface Target {
   readonly via: string;
-  readonly url: string;
+  /** One URL for every client, or one per client (distinct ids: nothing to share between them). */
+  readonly url: string | readonly string[];
   readonly headers: Record<string, string>;
+  /** The server behind the URL, asked for its own CPU time around each batch (none for the fake CDN). */
+  readonly server?: ServerProcess;
 }
 
 export interface ThroughputSample {
   readonly via: string;
   readonly megabytesPerSecond: number;
+  /** The server's CPU time per MB it sent, when the target names its server. */
+  readonly cpuMillisPerMegabyte: number | undefined;
 }
 
 /**
@@ -72,12 +78,20 @@ export async function measureThroughput(targets: readonly Target[], bytes: numbe
   const results: ThroughputSample[] = [];
   for (let round = 0; round < shape.rounds + 1; round++) {
     for (let i = 0; i < targets.length; i++) {
-      const { via, url, headers } = targets[(round + i) % targets.length]!;
-      const client: CurlClient = { urls: Array.from({ length: shape.perClient }, () => url), headers };
-      const batch = await curlBatch(Array.from({ length: shape.clients }, () => client));
+      const { via, url, headers, server } = targets[(round + i) % targets.length]!;
+      const clients = Array.from({ length: shape.clients }, (_, c): CurlClient => {
+        const own = typeof url === 'string' ? url : url[c];
+        if (own === undefined) throw new Error(`${via}: no URL for client ${c}`);
+        return { urls: Array.from({ length: shape.perClient }, () => own), headers };
+      });
+      const before = await server?.usage();
+      const batch = await curlBatch(clients);
+      const after = await server?.usage();
       const transfers = batch.clients.flat();
       for (const t of transfers) expectTransfer(`download via ${via}`, t, bytes);
-      if (round > 0) results.push({ via, megabytesPerSecond: (transfers.length * bytes) / 1e6 / (batch.wallMs / 1000) });
+      const megabytes = (transfers.length * bytes) / 1e6;
+      const cpuMillisPerMegabyte = before && after ? (after.cpuMicros - before.cpuMicros) / 1000 / megabytes : undefined;
+      if (round > 0) results.push({ via, megabytesPerSecond: megabytes / (batch.wallMs / 1000), cpuMillisPerMegabyte });
     }
   }
   return results;
@@ -100,4 +114,26 @@ export async function measureSlowReaders(proxy: ServerProcess, jwt: string, read
   const stop = await proxy.usage('peak-stop');
   for (const t of batch.clients.flat()) expectTransfer('slow reader', t, SLOW_BYTES);
   return { baselineRss: start.rss, peakRss: stop.peakRss, seconds: batch.wallMs / 1000 };
+}
+
+/**
+ * What verifying costs on this machine, which the bare relay skips: Node's sha256 over `megabytes` of
+ * 64 KiB chunks (the chunks the CDN body arrives in), CPU ms per MB, in a process of its own.
+ */
+export function measureSha256(megabytes: number): number {
+  const script = [
+    "const { createHash } = require('node:crypto');",
+    'const chunk = Buffer.alloc(65536, 7);',
+    `const chunks = Math.ceil(${megabytes} * 1e6 / chunk.byteLength);`,
+    'const hash = createHash("sha256");',
+    'const start = process.cpuUsage();',
+    'for (let i = 0; i < chunks; i++) hash.update(chunk);',
+    'hash.digest();',
+    'const used = process.cpuUsage(start);',
+    'process.stdout.write(String((used.user + used.system) / 1000 / (chunks * chunk.byteLength / 1e6)));',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const millisPerMegabyte = Number(out);
+  if (!Number.isFinite(millisPerMegabyte) || millisPerMegabyte <= 0) throw new Error(`sha256 measurement printed ${JSON.stringify(out)}`);
+  return millisPerMegabyte;
 }

@@ -1,4 +1,4 @@
-/** The benchmark's rows: a median against a median from the same run, as a ratio, and the table they print as. */
+/** The benchmark's rows: measurements against their baselines from the same run, as ratios, and the table they print as. */
 import { median } from './scenarios.js';
 
 export interface Row {
@@ -30,19 +30,21 @@ export interface Shown {
 export const MICROS: Shown = { unit: ' µs', digits: 1, spread: 'rounds' };
 export const PER_SECOND: Shown = { unit: '', digits: 0, spread: 'rounds' };
 export const MEGABYTES_PER_SECOND: Shown = { unit: ' MB/s', digits: 0, spread: 'rounds' };
+export const MILLIS_PER_MEGABYTE: Shown = { unit: ' ms/MB', digits: 2, spread: 'rounds' };
 export const MILLIS: Shown = { unit: ' ms', digits: 1, spread: 'percent' };
 
 export const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const spread = (values: readonly number[], digits = 2) => `${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)}`;
 
-/** One row: the median of `measured` against the median of `baseline`, taken in the same run. */
+/** One row: `measured` against `baseline`, taken in the same run; the columns show both medians. */
 export function comparisonRow(scenario: string, measured: readonly number[], baseline: readonly number[], shown: Shown, goal?: Goal): Row {
   if (measured.length === 0 || baseline.length === 0) throw new Error(`${scenario}: no samples`);
-  const ratio = median(measured) / median(baseline);
-  const detail =
-    shown.spread === 'rounds'
-      ? `rounds ${spread(measured.map((m, i) => m / baseline[i]!))}`
-      : `${ratio >= 1 ? '+' : '−'}${fmt(Math.abs(ratio - 1) * 100, 0)} %`;
+  if (shown.spread === 'rounds' && measured.length !== baseline.length) throw new Error(`${scenario}: ${measured.length} rounds against ${baseline.length}`);
+  // Paired by round, the ratio is the median of the per-round ratios: both servers ran within seconds
+  // of each other, so a round in which the whole machine was slow counts once, not against one side.
+  const paired = shown.spread === 'rounds' ? measured.map((m, i) => m / baseline[i]!) : undefined;
+  const ratio = paired ? median(paired) : median(measured) / median(baseline);
+  const detail = paired ? `rounds ${spread(paired)}` : `${ratio >= 1 ? '+' : '−'}${fmt(Math.abs(ratio - 1) * 100, 0)} %`;
   return {
     scenario,
     proxy: `${fmt(median(measured), shown.digits)}${shown.unit}`,
