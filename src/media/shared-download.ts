@@ -12,9 +12,9 @@ export interface SharedDownloadOptions<W extends TierWriter> {
   readonly writers: readonly W[];
   /**
    * Keep every chunk until the end, so a caller joining late replays the bytes so far. Otherwise
-   * chunks every reader has passed are dropped once the first 2 MiB are in (a caller joining before
-   * that still replays from byte 0), and the download runs at most `windowBytes` ahead of its slowest
-   * reader: memory stays bounded whatever the file size.
+   * chunks every reader has passed are dropped once the first `windowBytes` are in (a caller joining
+   * before that still replays from byte 0), and the download runs at most `windowBytes` ahead of its
+   * slowest reader: memory stays bounded whatever the file size.
    */
   readonly retainAll: boolean;
   readonly windowBytes: number;
@@ -40,12 +40,6 @@ interface Reader {
  * window): the next CDN read then overlaps the socket write of the chunk before, as a pipe does.
  */
 const READ_AHEAD_BYTES = 512 * 1024;
-
-/**
- * How much of a large file's start a download holds on to for callers arriving just after it began.
- * Bounded well below the window: every large download in flight holds this much.
- */
-const JOIN_FROM_START_BYTES = 2 * 1024 * 1024;
 
 /** A range starting this far past the bytes received so far is better fetched as its own CDN range. */
 const JOIN_AHEAD_BYTES = 1024 * 1024;
@@ -204,10 +198,12 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
   }
 
   private dropPassedChunks(): void {
-    // Until its first JOIN_FROM_START_BYTES are in, a download keeps every byte: callers arriving
-    // together (a group chat opening one video) join it from byte 0 instead of each starting a CDN
-    // download and a sha256 of their own.
-    if (this.options.retainAll || this.received <= Math.min(JOIN_FROM_START_BYTES, this.options.windowBytes)) return;
+    // Until its first window is in, a download keeps every byte: callers arriving together (a group
+    // chat opening one document) join it from byte 0 instead of each starting a CDN download and a
+    // sha256 of their own. On loopback 2 MiB came in before the fourth of four callers released at
+    // once arrived; a real CDN is slower still. It costs no more than the window a slow reader may
+    // hold anyway, and less than a retained file (every file up to 16 MiB is kept whole).
+    if (this.options.retainAll || this.received <= this.options.windowBytes) return;
     const keepFrom = this.slowestReader() ?? this.received;
     while (this.chunks.length > 0 && this.retainedFrom + this.chunks[0]!.byteLength <= keepFrom) {
       this.retainedFrom += this.chunks.shift()!.byteLength;

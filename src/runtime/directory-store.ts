@@ -242,8 +242,10 @@ function fileStream(handle: FileHandle, start: number, end: number): ReadableStr
             return controller.close();
           }
           const length = Math.min(READ_CHUNK_BYTES, end - position);
-          // Not zero-filled: the read overwrites it, and zeroing 512 KiB per chunk was a visible share of a store hit's CPU.
-          const buffer = Buffer.allocUnsafe(length);
+          // Not zero-filled: the read overwrites it, and zeroing 512 KiB per chunk was a visible share of
+          // a store hit's CPU. Never from Node's shared pool (a short tail would), so the chunk's
+          // ArrayBuffer holds this file's bytes and nothing else.
+          const buffer = Buffer.allocUnsafeSlow(length);
           const { bytesRead } = await handle.read(buffer, 0, length, position);
           if (bytesRead === 0) throw new Error('stored file ended early');
           position += bytesRead;

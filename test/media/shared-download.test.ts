@@ -125,7 +125,7 @@ describe('SharedDownload', () => {
     await expect(download.done).rejects.toThrow('every reader left');
   });
 
-  it('lets a caller join a large file from byte 0 while the download has only just begun', async () => {
+  it('lets a caller join a large file from byte 0 while the download is within its first window', async () => {
     const source = controlledSource();
     const download = new SharedDownload({ source: source.stream, size: 60, writers: [], retainAll: false, windowBytes: 30, onWriterFailed: () => {}, awaitFirstReader: true });
     const first = download.attach()!;
@@ -141,7 +141,7 @@ describe('SharedDownload', () => {
     const expected = new Uint8Array(60).map((_, i) => Math.floor(i / 10));
     expect(await firstBytes).toEqual(expected);
     expect(await secondBytes).toEqual(expected);
-    // Past the window, what both passed is dropped: a third caller fetches on its own.
+    // Past the first window, what both passed is dropped: a third caller fetches on its own.
     expect(download.attach()).toBeUndefined();
   });
 
