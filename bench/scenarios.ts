@@ -60,6 +60,8 @@ export interface Target {
   readonly headers: Record<string, string>;
   /** The server behind the URL, asked for its own CPU time around each batch (none for the fake CDN). */
   readonly server?: ServerProcess;
+  /** How many CDN downloads the fake has served so far, read around each batch. */
+  readonly cdnDownloads?: () => Promise<number>;
 }
 
 export interface ThroughputSample {
@@ -67,6 +69,8 @@ export interface ThroughputSample {
   readonly megabytesPerSecond: number;
   /** The server's CPU time per MB it sent, when the target names its server. */
   readonly cpuMillisPerMegabyte: number | undefined;
+  /** CDN downloads per file the clients received, when the target counts them. */
+  readonly cdnDownloadsPerFile: number | undefined;
 }
 
 /**
@@ -78,20 +82,24 @@ export async function measureThroughput(targets: readonly Target[], bytes: numbe
   const results: ThroughputSample[] = [];
   for (let round = 0; round < shape.rounds + 1; round++) {
     for (let i = 0; i < targets.length; i++) {
-      const { via, url, headers, server } = targets[(round + i) % targets.length]!;
+      const { via, url, headers, server, cdnDownloads } = targets[(round + i) % targets.length]!;
       const clients = Array.from({ length: shape.clients }, (_, c): CurlClient => {
         const own = typeof url === 'string' ? url : url[c];
         if (own === undefined) throw new Error(`${via}: no URL for client ${c}`);
         return { urls: Array.from({ length: shape.perClient }, () => own), headers };
       });
       const before = await server?.usage();
+      const cdnBefore = await cdnDownloads?.();
       const batch = await curlBatch(clients);
       const after = await server?.usage();
+      // Read once the last client has its last byte: a download the proxy shares has ended by then.
+      const cdnAfter = await cdnDownloads?.();
       const transfers = batch.clients.flat();
       for (const t of transfers) expectTransfer(`download via ${via}`, t, bytes);
       const megabytes = (transfers.length * bytes) / 1e6;
       const cpuMillisPerMegabyte = before && after ? (after.cpuMicros - before.cpuMicros) / 1000 / megabytes : undefined;
-      if (round > 0) results.push({ via, megabytesPerSecond: megabytes / (batch.wallMs / 1000), cpuMillisPerMegabyte });
+      const cdnDownloadsPerFile = cdnBefore !== undefined && cdnAfter !== undefined ? (cdnAfter - cdnBefore) / transfers.length : undefined;
+      if (round > 0) results.push({ via, megabytesPerSecond: megabytes / (batch.wallMs / 1000), cpuMillisPerMegabyte, cdnDownloadsPerFile });
     }
   }
   return results;

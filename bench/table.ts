@@ -30,6 +30,7 @@ export interface Shown {
 export const MICROS: Shown = { unit: ' µs', digits: 1, spread: 'rounds' };
 export const PER_SECOND: Shown = { unit: '', digits: 0, spread: 'rounds' };
 export const MEGABYTES_PER_SECOND: Shown = { unit: ' MB/s', digits: 0, spread: 'rounds' };
+export const COUNT: Shown = { unit: '', digits: 2, spread: 'rounds' };
 export const MILLIS_PER_MEGABYTE: Shown = { unit: ' ms/MB', digits: 2, spread: 'rounds' };
 export const MILLIS: Shown = { unit: ' ms', digits: 1, spread: 'percent' };
 
