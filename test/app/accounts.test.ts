@@ -11,7 +11,7 @@ import type { DirectoryStore } from '../../src/runtime/directory-store.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { FakeWhatsApp, graphError, makeBytes } from '../support/fake-whatsapp.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
-import { openTempStore, type TempStore } from '../support/temp-store.js';
+import { openTempStore, untilStored, type TempStore } from '../support/temp-store.js';
 import { appSecret, deliveryOf, signature } from '../support/webhooks.js';
 
 const ACME_TOKEN = `acme-token-${randomBytes(6).toString('hex')}`;
@@ -149,9 +149,7 @@ describe('isolation between accounts', () => {
     expect((await post('/webhooks/whatsapp/acme', DEFAULT_SECRET)).status).toBe(401);
     expect((await post('/webhooks/whatsapp/globex', ACME_SECRET)).status).toBe(404);
     expect((await post('/webhooks/whatsapp/acme', ACME_SECRET)).status).toBe(200);
-    const deadline = Date.now() + 5_000;
-    while ((await store.get({ account: 'acme', id: ACME_PHOTO })) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(await store.get({ account: 'acme', id: ACME_PHOTO })).toBeDefined();
+    expect(await untilStored(store, { account: 'acme', id: ACME_PHOTO })).toBeDefined();
     // The default account's endpoint takes its own secret only, and its Graph does not know the id.
     expect((await post('/webhooks/whatsapp', ACME_SECRET)).status).toBe(401);
   });

@@ -4,7 +4,7 @@ import type { DirectoryStore } from '../../src/runtime/directory-store.js';
 import { bodyBytes } from '../support/bytes.js';
 import { makeBytes } from '../support/fake-whatsapp.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
-import { openTempStore, type TempStore } from '../support/temp-store.js';
+import { openTempStore, untilStored, type TempStore } from '../support/temp-store.js';
 
 const ID = '640000000000001';
 const photo = makeBytes(40_000, 64);
@@ -21,11 +21,8 @@ describe('DELETE /media/:id', () => {
     h = await startHarness({ deps: { store } });
     h.fake.addMedia(ID, { bytes: photo, mimeType: 'image/jpeg' });
     await bodyBytes(await h.get(`/media/${ID}`));
-    // The copies are committed just after the caller got its last byte (fsync and rename take a moment).
-    const deadline = Date.now() + 5_000;
-    while ((await store.get(key)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await untilStored(store, key)).toBeDefined();
     expect(h.proxy.memory.entries).toBe(1);
-    expect(await store.get(key)).toBeDefined();
   });
   afterEach(async () => {
     await h.close();

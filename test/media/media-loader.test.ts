@@ -14,6 +14,7 @@ import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { makeBytes } from '../support/fake-whatsapp.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
 import { openTempStore, type TempStore } from '../support/temp-store.js';
+import { eventually } from '../support/eventually.js';
 
 const ID = '650000000000001';
 const photo = makeBytes(300_000, 65);
@@ -49,8 +50,7 @@ describe('media loader', () => {
     // A restart: an empty memory tier over the same store, and Meta has forgotten the id.
     h = await startHarness({ deps: { store } });
     expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
-    const deadline = Date.now() + 5_000;
-    while (h.proxy.memory.entries === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => h.proxy.memory.entries > 0, 'the store hit copied into memory', 5_000);
     expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
     expect(h.logEntries().filter((e) => e.msg === 'request').map((e) => e.cache)).toEqual(['hit:store', 'hit:memory']);
     expect(h.fake.count('graph', ID)).toBe(0);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { graphError, makeBytes } from '../support/fake-whatsapp.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
+import { eventually } from '../support/eventually.js';
 
 const SMALL_ID = '200000000000001';
 const LARGE_ID = '200000000000002';
@@ -12,14 +13,6 @@ const large = makeBytes(2_000_000, 12);
 /** Reads a whole body; resolves with what arrived, or rejects when the connection was aborted. */
 async function readAll(res: Response): Promise<Uint8Array> {
   return bodyBytes(res);
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('surviving a misbehaving upstream', () => {
@@ -117,7 +110,7 @@ describe('surviving a misbehaving upstream', () => {
     const res = await h.get(`/media/${LARGE_ID}`);
     expect(res.status).toBe(200);
     await expect(readAll(res)).rejects.toThrow();
-    await until(() => h.fake.openDownloads === 0, 'the stalled CDN transfer to be closed');
+    await eventually(() => h.fake.openDownloads === 0, 'the stalled CDN transfer to be closed');
   });
 
   it('aborts the CDN transfer when the caller goes away', async () => {
@@ -127,7 +120,7 @@ describe('surviving a misbehaving upstream', () => {
     const reader = res.body!.getReader();
     await reader.read();
     controller.abort();
-    await until(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
+    await eventually(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
     expect(h.fake.cdnBytesSent).toBeLessThan(large.byteLength);
     await stillServes();
   });
@@ -137,7 +130,7 @@ describe('surviving a misbehaving upstream', () => {
     try {
       h.fake.scriptDownload(LARGE_ID, { resetAfterBytes: 300_000 });
       await expect(readAll(await h.get(`/media/${LARGE_ID}`))).rejects.toThrow();
-      await until(() => printed.mock.calls.length > 0, 'the runtime to print the stream error');
+      await eventually(() => printed.mock.calls.length > 0, 'the runtime to print the stream error');
       const text = printed.mock.calls.map((args) => args.map((arg) => inspect(arg)).join(' ')).join('\n');
       expect(text).toContain('upstream_error');
       expect(text).not.toMatch(/\n\s+at /);
@@ -151,10 +144,10 @@ describe('surviving a misbehaving upstream', () => {
     h.fake.scriptDownload(LARGE_ID, { headerDelayMs: 300 });
     const leaving = new AbortController();
     const gone = h.get(`/media/${LARGE_ID}`, { signal: leaving.signal }).catch((error: unknown) => error);
-    await until(() => h.fake.count('cdn', LARGE_ID) === 1, 'the CDN request to start');
+    await eventually(() => h.fake.count('cdn', LARGE_ID) === 1, 'the CDN request to start');
     leaving.abort();
     expect(await gone).toBeInstanceOf(Error);
-    await until(() => h.logEntries().some((e) => e.msg === 'request' && e.path === `/media/${LARGE_ID}`), 'the request log line');
+    await eventually(() => h.logEntries().some((e) => e.msg === 'request' && e.path === `/media/${LARGE_ID}`), 'the request log line');
     expect(h.logEntries().find((e) => e.msg === 'request' && e.path === `/media/${LARGE_ID}`)).toMatchObject({ status: 499 });
     expect(h.logEntries().filter((e) => e.level === 'error')).toEqual([]);
     await stillServes();
@@ -165,7 +158,7 @@ describe('surviving a misbehaving upstream', () => {
     const leaving = new AbortController();
     const gone = h.get(`/media/${SMALL_ID}`, { signal: leaving.signal }).catch((error: unknown) => error);
     const staying = h.get(`/media/${SMALL_ID}`);
-    await until(() => h.fake.count('cdn', SMALL_ID) === 1, 'the shared download to start');
+    await eventually(() => h.fake.count('cdn', SMALL_ID) === 1, 'the shared download to start');
     leaving.abort();
     expect(await gone).toBeInstanceOf(Error);
     const res = await staying;
@@ -183,7 +176,7 @@ describe('surviving a misbehaving upstream', () => {
     // The caller stops reading. Socket buffers on both loopback hops fill, then the transfer stalls
     // far short of the file: nothing upstream of the caller keeps reading into memory.
     let last = -1;
-    await until(() => {
+    await eventually(() => {
       const now = h.fake.cdnBytesSent;
       const settled = now === last;
       last = now;
@@ -191,7 +184,7 @@ describe('surviving a misbehaving upstream', () => {
     }, 'the CDN transfer to stall', 10_000).catch(() => {});
     expect(h.fake.cdnBytesSent).toBeLessThan(huge.byteLength / 2);
     await reader.cancel();
-    await until(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
+    await eventually(() => h.fake.openDownloads === 0, 'the CDN transfer to be aborted');
   });
 
   it('keeps serving cache hits while a slow download runs', async () => {

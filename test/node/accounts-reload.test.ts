@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { TEST_SECRET } from '../support/proxy-harness.js';
+import { eventually } from '../support/eventually.js';
 
 const ACME_TOKEN = 'acme-business-token-for-tests';
 const BETA_TOKEN = 'beta-business-token-for-tests';
@@ -44,14 +45,6 @@ async function fetchAs(acct: string, id: string): Promise<number> {
   return res.status;
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('WHATSAPP_ACCOUNTS_FILE', () => {
   it('adds the accounts on SIGHUP, and keeps them when the new file is bad', async () => {
     cwd = mkdtempSync(join(tmpdir(), 'wmp-accounts-file-'));
@@ -63,12 +56,12 @@ describe('WHATSAPP_ACCOUNTS_FILE', () => {
 
     writeFileSync(file, JSON.stringify({ acme: { token: ACME_TOKEN }, beta: { token: BETA_TOKEN } }));
     proxy.child.kill('SIGHUP');
-    await until(() => proxy!.lines.some((l) => l.msg === 'accounts reloaded'), 'the reload');
+    await eventually(() => proxy!.lines.some((l) => l.msg === 'accounts reloaded'), 'the reload');
     expect(await fetchAs('beta', BETA_ID)).toBe(200);
 
     writeFileSync(file, '{"beta": ');
     proxy.child.kill('SIGHUP');
-    await until(() => proxy!.lines.some((l) => l.msg === 'accounts not reloaded; keeping the previous ones'), 'the refused reload');
+    await eventually(() => proxy!.lines.some((l) => l.msg === 'accounts not reloaded; keeping the previous ones'), 'the refused reload');
     const refused = proxy.lines.find((l) => l.msg === 'accounts not reloaded; keeping the previous ones');
     expect(refused).toMatchObject({ level: 'error' });
     expect(JSON.stringify(refused)).not.toContain(BETA_TOKEN);

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeHeader } from '../../src/runtime/stored-file.js';
-import { bodyOf, callerToken, eventually, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
+import { bodyOf, callerToken, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
+import { eventually } from '../support/eventually.js';
 
 const env = { CACHE_MAX_ITEM_BYTES: '1000000' };
 let fake: FakeWhatsApp;

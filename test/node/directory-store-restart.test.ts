@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, eventually, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
+import { bodyOf, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
+import { eventually } from '../support/eventually.js';
 
 const SMALL_ID = '1100000001';
 const LARGE_ID = '1100000002';

@@ -6,8 +6,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyOf, eventually, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
+import { bodyOf, killChildProxies, startChildProxy, type ChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
+import { eventually } from '../support/eventually.js';
 
 const FIRST_ID = '3300000001';
 const SECOND_ID = '3300000002';

@@ -14,6 +14,7 @@ import { startChildProxy } from '../support/child-proxy.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { TEST_SECRET } from '../support/proxy-harness.js';
 import { appSecret, deliveryOf, signature } from '../support/webhooks.js';
+import { eventually } from '../support/eventually.js';
 
 const WEBHOOK_ID = '920000000000001';
 const PREFETCH_ID = '920000000000002';
@@ -42,14 +43,6 @@ async function token(claims: Record<string, unknown>): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 600).sign(new TextEncoder().encode(TEST_SECRET));
 }
 
-async function until(check: () => boolean, what: () => string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what()}`);
-}
-
 describe('prefetch durability on Node', () => {
   // Three starts of the real entrypoint, seconds each on a loaded machine: hence the timeout.
   it('downloads the media of a delivery and of a prefetch after a SIGKILL right after the answers', async () => {
@@ -71,14 +64,14 @@ describe('prefetch durability on Node', () => {
     expect(prefetched.status).toBe(202);
     // Both hanging lookups must have reached the fake before the kill: one still queued there would
     // hang the restarted process's lookup instead (seen under load).
-    await until(() => fake.count('graph', WEBHOOK_ID) === 1 && fake.count('graph', PREFETCH_ID) === 1, () => 'both jobs to start');
+    await eventually(() => fake.count('graph', WEBHOOK_ID) === 1 && fake.count('graph', PREFETCH_ID) === 1, () => 'both jobs to start', 15_000);
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(fake.count('cdn')).toBe(0);
 
     const second = await startChildProxy(fake, cwd, env);
     running = second.child;
-    await until(() => fake.count('cdn', WEBHOOK_ID) === 1 && fake.count('cdn', PREFETCH_ID) === 1, () => `the replayed downloads (log: ${JSON.stringify(second.lines.map((l) => l.msg))})`);
+    await eventually(() => fake.count('cdn', WEBHOOK_ID) === 1 && fake.count('cdn', PREFETCH_ID) === 1, () => `the replayed downloads (log: ${JSON.stringify(second.lines.map((l) => l.msg))})`, 15_000);
     expect(second.lines.find((l) => l.msg === 'prefetch jobs replayed from the journal')).toMatchObject({ jobs: 2 });
 
     // Ingested, not merely requested: the first view is answered from memory.
@@ -87,7 +80,7 @@ describe('prefetch durability on Node', () => {
     expect(view.status).toBe(200);
     expect(Buffer.from(await view.arrayBuffer()).equals(Buffer.from(makeBytes(30_000, 4)))).toBe(true);
     expect(fake.count('graph')).toBe(graphLookups);
-    await until(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), () => 'the request log line');
+    await eventually(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), () => 'the request log line', 15_000);
     expect(second.lines.find((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`)).toMatchObject({ cache: 'hit:memory' });
 
     // Done jobs are not replayed again by a third start. A job is marked done after its copies were
@@ -101,7 +94,7 @@ describe('prefetch durability on Node', () => {
       }
     };
     const doneMarks = () => readdirSync(journal).flatMap((name) => read(name).split('\n')).filter((line) => line.includes('"op":"done"')).length;
-    await until(() => doneMarks() >= 2, () => 'both jobs marked done in the journal');
+    await eventually(() => doneMarks() >= 2, () => 'both jobs marked done in the journal', 15_000);
     second.child.kill('SIGKILL');
     await second.exited;
     const third = await startChildProxy(fake, cwd, env);

@@ -14,6 +14,7 @@ import { openDirectoryStore, StoreStartError, TEMP_DIR, type DirectoryStore } fr
 import { encodeHeader } from '../../src/runtime/stored-file.js';
 import { FakeWhatsApp, makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
 import { ManualClock, startHarness } from '../support/proxy-harness.js';
+import { eventually } from '../support/eventually.js';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
@@ -185,7 +186,7 @@ describe('directory store', () => {
     clock.advance(31 * 60_000);
     const servedAt = clock.now();
     await store.get(key('501'));
-    await until(async () => (await stat(stored('501'))).mtimeMs !== written);
+    await eventually(async () => (await stat(stored('501'))).mtimeMs !== written, 'the hit to touch the file', 5_000);
     expect(Math.abs((await stat(stored('501'))).mtimeMs - servedAt)).toBeLessThan(1000);
     clock.advance(30 * 60_000);
     await store.get(key('501'));
@@ -225,7 +226,7 @@ describe('directory store', () => {
       expect(same(new Uint8Array(await res.arrayBuffer()), bytes)).toBe(true);
       expect(fake.count('cdn', id)).toBe(1);
       expect(logs.find((l) => l.msg === 'stored file malformed; removed')).toMatchObject({ level: 'warn', key: `default/${id}` });
-      await until(async () => (await stat(stored(id)).catch(() => undefined))?.size === encodeHeader('default', metaOf(id, bytes)).byteLength + bytes.byteLength);
+      await eventually(async () => (await stat(stored(id)).catch(() => undefined))?.size === encodeHeader('default', metaOf(id, bytes)).byteLength + bytes.byteLength, `${id} stored whole`, 5_000);
       expect(same((await readFile(stored(id))).subarray(-bytes.byteLength), bytes)).toBe(true);
     } finally {
       await harness.close();
@@ -293,10 +294,3 @@ describe('directory store', () => {
 /** Lets fire-and-forget file system calls run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await settle();
-  }
-  throw new Error('condition not reached');
-}

@@ -7,7 +7,7 @@ import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { startFakeS3, type FakeS3 } from '../support/fake-s3.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
 import { startHarness, TEST_SECRET, type Harness } from '../support/proxy-harness.js';
-import { until } from './s3-kit.js';
+import { eventually } from '../support/eventually.js';
 
 /**
  * The whole proxy over an S3 store: what a restart plus Meta forgetting the id leaves is the bucket,
@@ -59,7 +59,7 @@ describe('proxy with STORE_URL=s3://…', () => {
     h = await startProxy();
     expectSameBytes(await bodyBytes(await h.get(`/media/${SMALL_ID}`)), small);
     expectSameBytes(await bodyBytes(await h.get(`/media/${LARGE_ID}`)), large);
-    await until(() => s3.objects.size === 2, 5_000);
+    await eventually(() => s3.objects.size === 2, 'both objects in the bucket', 5_000);
     const health = (await (await h.get('/healthz', { token: null })).json()) as { store: unknown };
     expect(health.store).toEqual({ kind: 's3' });
     expectSameBytes(s3.objects.get(`media/default/${LARGE_ID}`)!.bytes, large);
@@ -90,7 +90,7 @@ describe('proxy with STORE_URL=s3://…', () => {
   it('DELETE /media/:id with media:delete erases the object from the bucket', async () => {
     h = await startProxy();
     expectSameBytes(await bodyBytes(await h.get(`/media/${SMALL_ID}`)), small);
-    await until(() => s3.objects.size === 1, 5_000);
+    await eventually(() => s3.objects.size === 1, 'the object in the bucket', 5_000);
     const token = await h.token({ media: [SMALL_ID], scope: 'media:delete' });
     const erased = await h.get(`/media/${SMALL_ID}`, { method: 'DELETE', token });
     expect(erased.status).toBe(204);

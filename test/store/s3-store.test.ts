@@ -3,7 +3,8 @@ import { inlineBackground } from '../../src/cache/media-tier.js';
 import { expectSameBytes } from '../support/bytes.js';
 import { startFakeS3, type FakeS3 } from '../support/fake-s3.js';
 import { makeBytes, sha256Hex } from '../support/fake-whatsapp.js';
-import { feed, media, readAll, storeFile, storeOn, until } from './s3-kit.js';
+import { eventually } from '../support/eventually.js';
+import { feed, media, readAll, storeFile, storeOn } from './s3-kit.js';
 
 const photo = media('1100000000000001', 300_000, 3);
 const video = media('1100000000000002', 6 * 1024 * 1024, 4, 'video/mp4');
@@ -76,11 +77,11 @@ describe('S3 store over real HTTP to a fake S3', () => {
     const { store } = storeOn(fake);
     const writer = store.put(video.key, video.meta, inlineBackground)!;
     await feed(writer, video.bytes.subarray(0, 2 * 1024 * 1024));
-    await until(() => (fake.requests[0]?.receivedBytes ?? 0) > 0);
+    await eventually(() => (fake.requests[0]?.receivedBytes ?? 0) > 0, 'the PUT body to start', 2_000);
     await writer.abort(new Error('sha256 mismatch'));
     await writer.abort();
     await expect(writer.write(new Uint8Array(1))).rejects.toThrow();
-    await until(() => fake.requests.length === 1 && fake.requests[0]!.status === undefined);
+    await eventually(() => fake.requests.length === 1 && fake.requests[0]!.status === undefined, 'the aborted PUT recorded without an answer', 2_000);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fake.requests[0]!.receivedBytes).toBeLessThan(video.meta.size);
     expect(fake.objects.size).toBe(0);

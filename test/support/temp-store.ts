@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/logger.js';
+import type { MediaKey, TierHit } from '../../src/cache/media-tier.js';
 import { openDirectoryStore, type DirectoryStore } from '../../src/runtime/directory-store.js';
 import { ManualClock } from './proxy-harness.js';
 
@@ -23,4 +24,17 @@ export async function openTempStore(maxBytes = 10_000_000): Promise<TempStore> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The store's entry for `key` once it is there, or undefined after `timeoutMs`: a download commits
+ * its store copy just after the caller got its last byte (fsync and rename take a moment).
+ */
+export async function untilStored(store: DirectoryStore, key: MediaKey, timeoutMs = 5_000): Promise<TierHit | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = await store.get(key);
+    if (hit !== undefined || Date.now() >= deadline) return hit;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

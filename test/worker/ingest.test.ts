@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/hash.js';
 import { callerToken, fakeUpstream } from './fake-upstream.js';
 import { deployedWorker, freshIsolate, type ProxyFetch } from './proxy-client.js';
+import { eventually } from '../support/eventually.js';
 
 async function signature(body: string): Promise<string> {
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(env.WHATSAPP_APP_SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
@@ -25,20 +26,12 @@ async function deliver(proxy: ProxyFetch, body: string, signed = true): Promise<
   return proxy(new Request('http://proxy.test/webhooks/whatsapp', { method: 'POST', body, headers }));
 }
 
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('with a PREFETCH_QUEUE binding (Cloudflare Queues)', () => {
   it('a signed delivery is answered 200, sent to the queue, consumed, and downloaded once', async () => {
     await fakeUpstream.addMedia({ id: '760000001', size: 30_000, seed: 61, mimeType: 'image/jpeg' });
     const body = delivery('760000001');
     expect((await deliver(deployedWorker, body)).status).toBe(200);
-    await eventually(async () => (await fakeUpstream.count('cdn', '760000001')) === 1, 'the queue consumer download');
+    await eventually(async () => (await fakeUpstream.count('cdn', '760000001')) === 1, 'the queue consumer download', 5_000);
     // A redelivery is consumed too, and finds the media kept: no second download.
     expect((await deliver(deployedWorker, body)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 300));
@@ -63,7 +56,7 @@ describe('with a PREFETCH_QUEUE binding (Cloudflare Queues)', () => {
     );
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ media: [{ id: '760000002', state: 'queued' }] });
-    await eventually(async () => (await fakeUpstream.count('cdn', '760000002')) === 1, 'the queue consumer download');
+    await eventually(async () => (await fakeUpstream.count('cdn', '760000002')) === 1, 'the queue consumer download', 5_000);
   });
 
   it('refuses a delivery with a wrong signature: 401, nothing queued or fetched', async () => {
