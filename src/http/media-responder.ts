@@ -31,22 +31,22 @@ export function planMediaResponse(meta: MediaMeta, ask: MediaAsk): MediaPlan {
   return range;
 }
 
-/**
- * Full-response headers are computed once per cached entry and reused for every hit: a hit then only
- * allocates the Response itself.
- */
-const headersOfEntry = new WeakMap<MediaMeta, Record<string, string>>();
-
 export class MediaResponder {
+  /**
+   * Full-response headers, computed once per cached entry and reused for every hit: a hit then only
+   * allocates the Response itself. Per responder, as they carry its max-age.
+   */
+  private readonly headersOfEntry = new WeakMap<MediaMeta, Record<string, string>>();
+
   constructor(private readonly maxAge: number) {}
 
   fullHeaders(meta: MediaMeta, download: boolean): Record<string, string> {
     const options: MediaHeaderOptions = { maxAge: this.maxAge, download };
     if (download) return mediaHeaders(meta, options);
-    let headers = headersOfEntry.get(meta);
+    let headers = this.headersOfEntry.get(meta);
     if (headers === undefined) {
       headers = mediaHeaders(meta, options);
-      headersOfEntry.set(meta, headers);
+      this.headersOfEntry.set(meta, headers);
     }
     return headers;
   }
