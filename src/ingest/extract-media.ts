@@ -1,3 +1,4 @@
+import { decodeBase64Url } from 'hono/utils/encode';
 import { toHex } from '../hash.js';
 import { isValidMediaId } from '../media/media-id.js';
 import type { MediaHint } from './prefetch-job.js';
@@ -89,12 +90,13 @@ export function normaliseSha256(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
   if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) return undefined;
-  let binary: string;
+  let bytes: Uint8Array;
   try {
-    binary = atob(value.replace(/-/g, '+').replace(/_/g, '/').padEnd(44, '='));
+    // Standard or URL-safe alphabet; atob takes the missing padding.
+    bytes = decodeBase64Url(value);
   } catch {
     return undefined;
   }
-  if (binary.length !== 32) return undefined;
-  return toHex(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+  if (bytes.length !== 32) return undefined;
+  return toHex(bytes);
 }
