@@ -16,7 +16,8 @@ export const ACCOUNT_NAME = /^[a-z0-9_]{1,32}$/;
 export const DEFAULT_ACCOUNT_NAME = 'default';
 
 /** `{ "acme": { "token": "…", "appSecret": "…" } }`, WHATSAPP_ACCOUNTS_FILE's format. */
-export function parseAccountsFile(text: string, variable = 'WHATSAPP_ACCOUNTS_FILE'): Account[] {
+export function parseAccountsFile(text: string): Account[] {
+  const variable = 'WHATSAPP_ACCOUNTS_FILE';
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -73,10 +74,6 @@ export class AccountRegistry<PerAccount> {
 
   get(name: string): Account | undefined {
     return this.accounts.get(name);
-  }
-
-  get names(): readonly string[] {
-    return [...this.accounts.keys()];
   }
 
   /** What `build` made for this account, made on first use; undefined for an account not configured. */

@@ -30,14 +30,6 @@ export class MediaCache {
     return undefined;
   }
 
-  /**
-   * The first tier only: where a download that just finished in this process left its entry. For
-   * re-checks on the miss path, which must not pay a shared tier's round trip a second time.
-   */
-  getNearest(key: MediaKey): Promise<TierHit | undefined> | TierHit | undefined {
-    return this.tiers[0]?.get(key);
-  }
-
   /** A writer on every tier (before `below`, when given) that takes this file. */
   writers(key: MediaKey, meta: MediaMeta, background: Background, below = this.tiers.length): TierCopy[] {
     const copies: TierCopy[] = [];

@@ -30,17 +30,17 @@ export interface S3StoreOptions {
   readonly withKnownLength?: (body: ReadableStream<Uint8Array>, length: number) => ReadableStream<Uint8Array>;
   /** Hits, misses and writes are counted by the cache and the loader; the store counts what it removes. */
   readonly metrics?: Pick<Metrics, 'storeEviction'>;
-  /** Metadata entries remembered, so a hit costs one GET instead of HEAD + GET. */
-  readonly metaCacheEntries?: number;
 }
 
+/** Metadata entries remembered, so a hit costs one GET instead of HEAD + GET. */
+const META_CACHE_ENTRIES = 10_000;
 
 export function createS3Store(options: S3StoreOptions): StoreTier {
   const { config, fetch, logger, timeoutMs, metrics } = options;
   const s3 = createS3Addressing(config);
   // The bytes behind a media id never change, so a remembered meta stays true until the object is
   // deleted; a GET of a vanished object then fails open() and forgets it.
-  const metas = new LRUCache<string, MediaMeta>({ max: options.metaCacheEntries ?? 10_000 });
+  const metas = new LRUCache<string, MediaMeta>({ max: META_CACHE_ENTRIES });
   const where = (key: MediaKey) => ({ store: 's3', account: key.account, mediaId: key.id });
 
   async function send(method: string, key: MediaKey, headers: Record<string, string> = {}): Promise<UpstreamResponse> {

@@ -6,7 +6,7 @@ export class BodyTooLarge extends Error {
   override readonly name = 'BodyTooLarge';
 }
 
-export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, onChunk?: (chunk: Uint8Array) => void): Promise<Uint8Array<ArrayBuffer>> {
+export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -17,7 +17,6 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
       if (done) break;
       total += value.byteLength;
       if (total > limit) throw new BodyTooLarge(`body exceeds ${limit} bytes`);
-      onChunk?.(value);
       chunks.push(value);
     }
   } catch (error) {
