@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { graphError, makeBytes, sha256Hex, URL_LIFETIME_MS } from '../support/fake-whatsapp.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
+import { eventually } from '../support/eventually.js';
 
 const IMAGE_ID = '1234567890123456';
 const image = makeBytes(5_000, 7);
@@ -130,10 +131,21 @@ describe('GET /media/:id', () => {
     expect((await h.get(`/media/${IMAGE_ID}`, { method: 'HEAD' })).status).toBe(200); // URL resolved and cached
     h.fake.advance(URL_LIFETIME_MS + 1_000);
     // Both callers download a range of their own with the expired URL (nothing keeps this file, so no
-    // shared download); one of the two 404s arrives only after the other caller's refresh has
-    // finished, so it must reuse that refresh instead of asking Graph again.
-    h.fake.scriptDownload(IMAGE_ID, {}, { headerDelayMs: 300 });
-    const [a, b] = await Promise.all([h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=0-99' } }), h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=100-199' } })]);
+    // shared download). The CDN holds both 404s until both requests have arrived, then answers one;
+    // the other 404 comes only after that caller's refresh has finished (its download with the new
+    // URL has reached the CDN), so it must reuse that refresh instead of asking Graph again.
+    let answerFirst = (): void => undefined;
+    let answerSecond = (): void => undefined;
+    const first = new Promise<void>((resolve) => (answerFirst = resolve));
+    const second = new Promise<void>((resolve) => (answerSecond = resolve));
+    h.fake.scriptDownload(IMAGE_ID, { holdUntil: first }, { holdUntil: second });
+    const answers = Promise.all([h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=0-99' } }), h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=100-199' } })]);
+    await eventually(() => h.fake.count('cdn', IMAGE_ID) === 2, 'both callers at the CDN with the expired URL');
+    answerFirst();
+    await eventually(() => h.fake.count('cdn', IMAGE_ID) === 3, 'the first caller downloading with the refreshed URL');
+    expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
+    answerSecond();
+    const [a, b] = await answers;
     expectSameBytes(await bodyBytes(a!), image.subarray(0, 100));
     expectSameBytes(await bodyBytes(b!), image.subarray(100, 200));
     expect(h.fake.count('graph', IMAGE_ID)).toBe(2);

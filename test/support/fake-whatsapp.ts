@@ -46,6 +46,8 @@ export interface DownloadFault {
   readonly corrupt?: boolean;
   /** Wait this long before sending the response headers. */
   readonly headerDelayMs?: number;
+  /** Answer only once this settles: lets a test order requests without timing them. */
+  readonly holdUntil?: Promise<unknown>;
   /** Answer with this status and an HTML page. */
   readonly status?: number;
   /** Answer a redirect to this absolute URL (the proxy must check it before following). */
@@ -293,6 +295,7 @@ export class FakeWhatsApp {
     const { latencyMs, bytesPerSecond } = this.network;
     if (latencyMs) await sleep(latencyMs);
     if (fault.headerDelayMs) await sleep(fault.headerDelayMs);
+    if (fault.holdUntil) await fault.holdUntil;
     if (fault.redirectTo) {
       res.writeHead(302, { location: fault.redirectTo }).end();
       return;
