@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLES } from '../../demo/samples.js';
 import { startDemo, type Demo } from '../../demo/start-demo.js';
 import { launchChromium } from './chromium.js';
+import { proxyLogSoFar } from './proxy-log.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts');
 
@@ -46,13 +47,13 @@ interface Shown {
   readonly summary: string;
 }
 
-/** Clicks the button and waits for the new bubble to be shown, with its caption. */
+/** Clicks the button and waits for the new bubble to be shown, with its caption, and for the proxy's log of it. */
 async function receive(): Promise<Shown> {
   const before = await page.locator('figure[data-state="shown"]').count();
   await page.getByRole('button', { name: 'Receive a new message' }).click();
   const figure = page.locator('figure[data-state="shown"]').nth(before);
   await figure.waitFor({ timeout: 20_000 });
-  return figure.evaluate(async (element: HTMLElement) => {
+  const shown = await figure.evaluate(async (element: HTMLElement): Promise<Shown> => {
     const img = element.querySelector('img')!;
     await img.decode();
     return {
@@ -63,6 +64,8 @@ async function receive(): Promise<Shown> {
       summary: element.querySelector('.provenance')!.textContent ?? '',
     };
   });
+  await proxyLogSoFar(demo);
+  return shown;
 }
 
 function viewsOf(id: string): Array<Record<string, unknown>> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleNamed } from '../../demo/samples.js';
 import { LINK_WINDOW_SECONDS, startDemo, type Demo } from '../../demo/start-demo.js';
 import { launchChromium } from './chromium.js';
+import { proxyLogSoFar } from './proxy-log.js';
 
 const photo = sampleNamed('photo.jpg');
 const video = sampleNamed('video.mp4');
@@ -16,7 +17,6 @@ const video = sampleNamed('video.mp4');
 let demo: Demo;
 let browser: Browser;
 let page: Page;
-let sentinels = 0;
 
 beforeAll(async () => {
   demo = await startDemo();
@@ -32,15 +32,7 @@ afterAll(async () => {
 
 /** Requests for `id` the proxy has logged, counted once every earlier request's line is in. */
 async function proxyRequestsFor(id: string): Promise<number> {
-  // The proxy logs a request when its handler answers, before the body is sent, so every request the
-  // page made before its load event is logged before this one, which is waited for.
-  const requestId = `sentinel-${++sentinels}`;
-  await fetch(`${demo.proxyUrl}/healthz`, { headers: { 'x-request-id': requestId } });
-  for (let i = 0; !demo.proxy.lines.some((l) => l.requestId === requestId); i++) {
-    if (i > 200) throw new Error(`the proxy never logged ${requestId}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return demo.proxy.lines.filter((l) => l.msg === 'request' && l.path === `/media/${id}`).length;
+  return (await proxyLogSoFar(demo)).filter((l) => l.msg === 'request' && l.path === `/media/${id}`).length;
 }
 
 /** Renders the demo page with links minted at `at` (ms), waits for the photo and the video's metadata, and returns their URLs. */

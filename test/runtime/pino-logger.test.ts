@@ -1,8 +1,12 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPinoLogger } from '../../src/runtime/pino-logger.js';
+import { turnBufferedStdout } from '../../src/runtime/turn-buffered-stdout.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -52,7 +56,7 @@ describe('createPinoLogger', () => {
     expect(silent.lines).toEqual([]);
   });
 
-  it('writes stdout synchronously: a line is out when the call returns, even with the thread pool busy and the process killed next', async () => {
+  it('writes stdout by the end of the turn that logged, even with the thread pool busy and the process killed in the next', async () => {
     // The thread pool's only thread is taken by a long pbkdf2, so a write handed to it (pino's
     // asynchronous mode) would still be queued when SIGKILL lands; this fails with `sync: false`.
     const script = [
@@ -60,18 +64,64 @@ describe('createPinoLogger', () => {
       `import { createPinoLogger } from ${JSON.stringify(join(ROOT, 'src/runtime/pino-logger.ts'))};`,
       "pbkdf2('busy', 'salt', 5e6, 32, 'sha256', () => {});",
       "createPinoLogger('info').info({ requestId: 'r-last' }, 'last words');",
-      "process.kill(process.pid, 'SIGKILL');",
+      "setImmediate(() => process.kill(process.pid, 'SIGKILL'));",
     ].join('\n');
-    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', UV_THREADPOOL_SIZE: '1' },
-    });
-    const killed = await run.then(
-      () => undefined,
-      (error: { signal?: string; stdout?: string }) => error,
-    );
-    expect(killed?.signal).toBe('SIGKILL');
-    const lines = String(killed?.stdout ?? '').trim().split('\n').filter((line) => line !== '');
-    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([expect.objectContaining({ level: 'info', msg: 'last words', requestId: 'r-last' })]);
+    const killed = await runScript(script);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(linesOf(killed.stdout)).toEqual([expect.objectContaining({ level: 'info', msg: 'last words', requestId: 'r-last' })]);
+  });
+
+  it('still writes the lines of the turn in which an uncaught exception ends the process', async () => {
+    const script = [
+      `import { createPinoLogger } from ${JSON.stringify(join(ROOT, 'src/runtime/pino-logger.ts'))};`,
+      "const logger = createPinoLogger('info');",
+      "logger.info({ n: 1 }, 'before');",
+      "logger.error({ n: 2 }, 'about to fail');",
+      "throw new Error('boom');",
+    ].join('\n');
+    const crashed = await runScript(script);
+    expect(crashed.code).toBe(1);
+    expect(linesOf(crashed.stdout).map((l) => l.msg)).toEqual(['before', 'about to fail']);
   });
 });
+
+describe('turnBufferedStdout', () => {
+  it('writes the lines of one turn in one piece, in order, once the turn ends', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wmp-log-'));
+    const file = join(dir, 'out.log');
+    const handle = await open(file, 'w');
+    try {
+      const out = turnBufferedStdout(handle.fd);
+      out.write('{"n":1}\n');
+      out.write('{"n":2}\n');
+      expect(readFileSync(file, 'utf8')).toBe('');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+      out.write('{"n":3}\n');
+      out.flush();
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+    } finally {
+      await handle.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function runScript(script: string): Promise<{ code?: number | null; signal?: string | null; stdout: string }> {
+  const run = promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', UV_THREADPOOL_SIZE: '1' },
+  });
+  return run.then(
+    (done) => ({ code: 0, stdout: done.stdout }),
+    (error: { code?: number | null; signal?: string | null; stdout?: string }) => ({ code: error.code, signal: error.signal, stdout: String(error.stdout ?? '') }),
+  );
+}
+
+function linesOf(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}

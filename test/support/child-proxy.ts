@@ -9,13 +9,18 @@ import { SignJWT } from 'jose';
 import type { FakeWhatsApp } from './fake-whatsapp.js';
 import { spawnProxyProcess, type ProxyProcess, type SpawnedProxyProcess } from './proxy-process.js';
 import { TEST_SECRET } from './proxy-harness.js';
+import { eventually } from './eventually.js';
 
 export interface ChildProxy extends ProxyProcess {
   readonly pid: number;
   stderr(): string;
   /** http://127.0.0.1:<port>. */
   url(): string;
-  /** A request with a caller token for every media id (unless `authorization` is given). */
+  /**
+   * A request with a caller token for every media id (unless `authorization` is given). It resolves
+   * once the answer's headers are in and the proxy's log line for it has arrived too, so
+   * `requestLines` holds every request answered so far.
+   */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Bytes the process has read through read(2)-like calls so far (files and sockets): /proc/<pid>/io rchar. */
   bytesRead(): number;
@@ -49,6 +54,7 @@ export async function startChildProxy(fake: FakeWhatsApp, cwd: string, env: Reco
   const port = await spawned.listening;
   const { child, lines } = spawned;
   const url = () => `http://127.0.0.1:${port}`;
+  let sent = 0;
   return {
     ...spawned,
     port,
@@ -57,7 +63,13 @@ export async function startChildProxy(fake: FakeWhatsApp, cwd: string, env: Reco
     async request(path, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has('authorization')) headers.set('authorization', `Bearer ${await callerToken()}`);
-      return fetch(`${url()}${path}`, { ...init, headers });
+      if (!headers.has('x-request-id')) headers.set('x-request-id', `child-request-${++sent}`);
+      const requestId = headers.get('x-request-id');
+      const response = await fetch(`${url()}${path}`, { ...init, headers });
+      // The line comes over a pipe, not this socket, and is written by the end of the event-loop
+      // turn that answered (src/runtime/turn-buffered-stdout.ts): it may arrive after the answer.
+      await eventually(() => lines.some((l) => l.msg === 'request' && l.requestId === requestId), `the log line of request ${requestId}`);
+      return response;
     },
     bytesRead() {
       const rchar = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1];
