@@ -142,3 +142,23 @@ export async function measureFirstHits(proxy: ServerProcess, fake: FakeProcess, 
   }
   return pairs;
 }
+
+/**
+ * bench/fresh-buffer-server.ts: every buffer is filled first (the ingest), then each is sent twice
+ * (the first view and a later one), as the ingest row does with the proxy.
+ */
+export async function measureFreshBufferSends(server: ServerProcess, count: number, bytes: number): Promise<FirstHitPair[]> {
+  for (let n = 0; n < count; n++) {
+    const filled = await curlBody(`${server.url}/fill/${n}`, {}, '');
+    if (filled.transfer.status !== 204) throw new Error(`${server.name}: filling buffer ${n} answered ${filled.transfer.status}`);
+  }
+  const pairs: FirstHitPair[] = [];
+  for (let n = 0; n < count; n++) {
+    const first = await curlOnce(`${server.url}/${n}`, {});
+    const again = await curlOnce(`${server.url}/${n}`, {});
+    expectTransfer(`${server.name} /${n}`, first, bytes);
+    expectTransfer(`${server.name} /${n}`, again, bytes);
+    if (n > 0) pairs.push({ first: { via: 'first send', ...first }, again: { via: 'second send', ...again } });
+  }
+  return pairs;
+}

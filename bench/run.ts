@@ -11,7 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { DEFAULTS } from '../src/config.js';
-import { ingest, measureColdMiss, measureFirstHits, prefetch, viaClientItself, viaServer, type FirstHitPair, type LatencySample } from './cold-scenarios.js';
+import { ingest, measureColdMiss, measureFirstHits, measureFreshBufferSends, prefetch, viaClientItself, viaServer, type FirstHitPair, type LatencySample } from './cold-scenarios.js';
 import { checkCurl, curlBody, curlOnce, expectTransfer } from './curl.js';
 import { checkWrk } from './load.js';
 import { COLD, DISTINCT_STREAM_IDS, INGEST_PHOTO, PHOTO, RESTART_PHOTO, RESTART_SMALL, STREAM_BYTES, STREAM_ID, streamMedia } from './media-set.js';
@@ -73,7 +73,8 @@ try {
   const bare = await startServer('bare node:http', join(ROOT, 'bench/bare-server.ts'), {}, { cwd });
   const relay = await startServer(RELAY, join(ROOT, 'bench/relay-server.ts'), { GRAPH_API_URL: fake.origin, WHATSAPP_TOKEN: fake.token }, { cwd });
   const files = await startServer('bare file server', join(ROOT, 'bench/file-server.ts'), { BENCH_FILE: fileOnDisk }, { cwd });
-  servers.push(proxy, streaming, bare, relay, files);
+  const freshBuffers = await startServer('bare fresh-buffer server', join(ROOT, 'bench/fresh-buffer-server.ts'), {}, { cwd });
+  servers.push(proxy, streaming, bare, relay, files, freshBuffers);
 
   for (const connections of [HIT_CONNECTIONS, HIT_SINGLE_CONNECTION]) {
     const hits = await measureCacheHit(proxy, bare, jwt, HIT_ROUNDS, HIT_SECONDS, connections);
@@ -149,6 +150,13 @@ try {
   // tier the ingest left it in.
   await ingest(proxy, fake, appSecret, INGEST_PHOTO);
   rows.push(comparisonRow(`first view of a ${INGEST_PHOTO.name} the webhook has just ingested vs a memory hit`, ...firstHits(await measureFirstHits(proxy, fake, jwt, INGEST_PHOTO)), MILLIS, atMost(1.5)));
+  rows.push(
+    comparisonRow(
+      `the same with bare node:http: first send of a freshly filled ${INGEST_PHOTO.name} buffer vs its second (reference)`,
+      ...firstHits(await measureFreshBufferSends(freshBuffers, INGEST_PHOTO.count, INGEST_PHOTO.bytes)),
+      MILLIS,
+    ),
+  );
   for (const server of servers) await server.stop();
 
   // A fresh proxy, so what earlier scenarios left on the heap does not hide or inflate the growth.
