@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLES } from '../../demo/samples.js';
 import { startDemo, type Demo } from '../../demo/start-demo.js';
 import { launchChromium } from './chromium.js';
-import { proxyLogSoFar } from './proxy-log.js';
+import { proxyLogSoFar } from '../support/proxy-log.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts');
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleNamed } from '../../demo/samples.js';
 import { LINK_WINDOW_SECONDS, startDemo, type Demo } from '../../demo/start-demo.js';
 import { launchChromium } from './chromium.js';
-import { proxyLogSoFar } from './proxy-log.js';
+import { proxyLogSoFar } from '../support/proxy-log.js';
 
 const photo = sampleNamed('photo.jpg');
 const video = sampleNamed('video.mp4');

@@ -1,5 +1,5 @@
 import type { Demo } from '../../demo/start-demo.js';
-import { eventually } from '../support/eventually.js';
+import { eventually } from './eventually.js';
 
 let sentinels = 0;
 
