@@ -140,11 +140,16 @@ describe('GET /media/:id', () => {
     const second = new Promise<void>((resolve) => (answerSecond = resolve));
     h.fake.scriptDownload(IMAGE_ID, { holdUntil: first }, { holdUntil: second });
     const answers = Promise.all([h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=0-99' } }), h.get(`/media/${IMAGE_ID}`, { headers: { range: 'bytes=100-199' } })]);
-    await eventually(() => h.fake.count('cdn', IMAGE_ID) === 2, 'both callers at the CDN with the expired URL');
-    answerFirst();
-    await eventually(() => h.fake.count('cdn', IMAGE_ID) === 3, 'the first caller downloading with the refreshed URL');
-    expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
-    answerSecond();
+    try {
+      await eventually(() => h.fake.count('cdn', IMAGE_ID) === 2, 'both callers at the CDN with the expired URL');
+      answerFirst();
+      await eventually(() => h.fake.count('cdn', IMAGE_ID) === 3, 'the first caller downloading with the refreshed URL');
+      expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
+    } finally {
+      // A failed step must not leave the CDN holding an answer (and the harness's close waiting on it).
+      answerFirst();
+      answerSecond();
+    }
     const [a, b] = await answers;
     expectSameBytes(await bodyBytes(a!), image.subarray(0, 100));
     expectSameBytes(await bodyBytes(b!), image.subarray(100, 200));

@@ -17,9 +17,10 @@ export interface ChildProxy extends ProxyProcess {
   /** http://127.0.0.1:<port>. */
   url(): string;
   /**
-   * A request with a caller token for every media id (unless `authorization` is given). It resolves
-   * once the answer's headers are in and the proxy's log line for it has arrived too, so
-   * `requestLines` holds every request answered so far.
+   * A request with a caller token for every media id (unless `authorization` is given) and an
+   * `x-request-id` of its own (any given one is replaced). It resolves once the answer's headers are
+   * in and, unless `LOG_LEVEL` is above `info`, the proxy's log line for it has arrived too: so
+   * `requestLines` holds every request made through `request()` so far.
    */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Bytes the process has read through read(2)-like calls so far (files and sockets): /proc/<pid>/io rchar. */
@@ -55,6 +56,7 @@ export async function startChildProxy(fake: FakeWhatsApp, cwd: string, env: Reco
   const { child, lines } = spawned;
   const url = () => `http://127.0.0.1:${port}`;
   let sent = 0;
+  const logsRequests = env.LOG_LEVEL === undefined || env.LOG_LEVEL === 'info' || env.LOG_LEVEL === 'debug';
   return {
     ...spawned,
     port,
@@ -63,12 +65,12 @@ export async function startChildProxy(fake: FakeWhatsApp, cwd: string, env: Reco
     async request(path, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has('authorization')) headers.set('authorization', `Bearer ${await callerToken()}`);
-      if (!headers.has('x-request-id')) headers.set('x-request-id', `child-request-${++sent}`);
-      const requestId = headers.get('x-request-id');
+      const requestId = `child-request-${++sent}`;
+      headers.set('x-request-id', requestId);
       const response = await fetch(`${url()}${path}`, { ...init, headers });
       // The line comes over a pipe, not this socket, and is written by the end of the event-loop
       // turn that answered (src/runtime/turn-buffered-stdout.ts): it may arrive after the answer.
-      await eventually(() => lines.some((l) => l.msg === 'request' && l.requestId === requestId), `the log line of request ${requestId}`);
+      if (logsRequests) await eventually(() => lines.some((l) => l.msg === 'request' && l.requestId === requestId), `the log line of request ${requestId}`);
       return response;
     },
     bytesRead() {

@@ -20,6 +20,7 @@ export interface ProxyProcess {
   readonly port: number;
   /** Every JSON log line the proxy wrote to stdout so far, parsed. */
   readonly lines: Array<Record<string, unknown>>;
+  /** How it ended, once it has exited and its stdout and stderr are read to the end ('close'). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -37,7 +38,7 @@ export function spawnProxyProcess(options: { readonly cwd: string; readonly env:
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('close', (code, signal) => done({ code, signal })));
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {
