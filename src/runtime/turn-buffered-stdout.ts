@@ -2,8 +2,11 @@ import { pino } from 'pino';
 
 export interface TurnBufferedStdout {
   write(line: string): void;
-  /** Writes what is pending now (the end of a turn, process exit). */
-  flush(): void;
+  /**
+   * Writes what is pending now (the end of a turn, process exit). pino's `logger.flush(cb)` calls it
+   * with a callback, called once the lines are written.
+   */
+  flush(done?: (error?: Error) => void): void;
 }
 
 /**
@@ -16,25 +19,31 @@ export interface TurnBufferedStdout {
  * The writes themselves stay synchronous (sonic-boom `sync: true`, which also retries EAGAIN on a
  * non-blocking pipe and finishes a short write): the asynchronous mode hands each write to libuv's
  * thread pool and back, which measured 15-33 µs more CPU per request at low concurrency. Lines are
- * out by the end of the turn that logged them, and on exit (also after an uncaught exception), so
- * only a SIGKILL landing mid-turn loses that turn's lines. A log reader that stops reading still
+ * out by the end of the turn that logged them, and on a normal exit (also after an uncaught
+ * exception, which the entrypoint logs and exits on). A process that dies without running its 'exit'
+ * listeners loses the lines of its last turn: SIGKILL, a signal with no handler (SIGQUIT, SIGSEGV, …),
+ * `process.abort()`, V8 running out of heap. So do lines logged by 'exit' listeners that run after
+ * this one. A log reader that stops reading still
  * holds the proxy up, as `console.log` to a pipe does on Linux.
  */
 export function turnBufferedStdout(fd = 1): TurnBufferedStdout {
   const out = pino.destination({ dest: fd, sync: true });
   let pending = '';
-  const flush = () => {
+  const writePending = () => {
     if (pending === '') return;
     const text = pending;
     pending = '';
     out.write(text);
   };
-  process.on('exit', flush);
+  process.on('exit', writePending);
   return {
     write(line) {
-      if (pending === '') setImmediate(flush);
+      if (pending === '') setImmediate(writePending);
       pending += line;
     },
-    flush,
+    flush(done) {
+      writePending();
+      done?.();
+    },
   };
 }

@@ -4,6 +4,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPinoLogger } from '../../src/runtime/pino-logger.js';
 import { turnBufferedStdout } from '../../src/runtime/turn-buffered-stdout.js';
@@ -86,6 +87,22 @@ describe('createPinoLogger', () => {
 });
 
 describe('turnBufferedStdout', () => {
+  it("answers pino's flush(callback) once the pending lines are written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wmp-log-'));
+    const file = join(dir, 'out.log');
+    const handle = await open(file, 'w');
+    try {
+      const logger = pino({}, turnBufferedStdout(handle.fd));
+      logger.info({ n: 1 }, 'pending');
+      const written = await new Promise<string>((resolve, reject) => logger.flush((error?: Error) => (error ? reject(error) : resolve(readFileSync(file, 'utf8')))));
+      expect(linesOf(written)).toEqual([expect.objectContaining({ msg: 'pending', n: 1 })]);
+    } finally {
+      await handle.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+
   it('writes the lines of one turn in one piece, in order, once the turn ends', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wmp-log-'));
     const file = join(dir, 'out.log');
