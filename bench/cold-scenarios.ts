@@ -145,11 +145,12 @@ export async function measureFirstHits(proxy: ServerProcess, fake: FakeProcess, 
 
 /**
  * bench/fresh-buffer-server.ts: every buffer is filled first (the ingest), then each is sent twice
- * (the first view and a later one), as the ingest row does with the proxy.
+ * (the first view and a later one), as the ingest row does with the proxy. `kernelRead`: each buffer
+ * is written to a file once it is filled, so the kernel has read it before its first send.
  */
-export async function measureFreshBufferSends(server: ServerProcess, count: number, bytes: number): Promise<FirstHitPair[]> {
+export async function measureFreshBufferSends(server: ServerProcess, count: number, bytes: number, options: { kernelRead?: boolean } = {}): Promise<FirstHitPair[]> {
   for (let n = 0; n < count; n++) {
-    const filled = await curlBody(`${server.url}/fill/${n}`, {}, '');
+    const filled = await curlBody(`${server.url}/fill/${n}${options.kernelRead ? '?kernel-read' : ''}`, {}, '');
     if (filled.transfer.status !== 204) throw new Error(`${server.name}: filling buffer ${n} answered ${filled.transfer.status}`);
   }
   const pairs: FirstHitPair[] = [];

@@ -4,8 +4,13 @@
  * another). `POST /fill/<n>` fills buffer n (the ingest), `GET /<n>` sends it (a view). Its first view
  * against its second says what the first send of freshly written memory costs on this machine, with
  * no proxy involved.
+ *
+ * `POST /fill/<n>?kernel-read` also writes the filled buffer to a file (in the working directory)
+ * before answering: the kernel reads every page of it once. If the first send is then as fast as the
+ * second, the cost is the kernel's first read of memory this process wrote, not the socket or Node.
  */
 import { randomBytes } from 'node:crypto';
+import { openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const SIZE = 2 * 1024 * 1024;
@@ -14,9 +19,10 @@ const source = randomBytes(SIZE);
 const chunks: Buffer[] = [];
 for (let offset = 0; offset < SIZE; offset += CHUNK) chunks.push(Buffer.from(source.subarray(offset, offset + CHUNK)));
 const buffers = new Map<string, Uint8Array>();
+const kernelReads = openSync('fresh-buffer-kernel-read.bin', 'w');
 
 const server = createServer((req, res) => {
-  const fill = /^\/fill\/(\d+)$/.exec(req.url ?? '');
+  const fill = /^\/fill\/(\d+)(\?kernel-read)?$/.exec(req.url ?? '');
   if (req.method === 'POST' && fill) {
     const buffer = new Uint8Array(SIZE);
     let offset = 0;
@@ -24,6 +30,7 @@ const server = createServer((req, res) => {
       buffer.set(chunk, offset);
       offset += chunk.byteLength;
     }
+    if (fill[2] !== undefined) writeSync(kernelReads, buffer, 0, SIZE, 0);
     buffers.set(fill[1]!, buffer);
     return void res.writeHead(204).end();
   }
