@@ -18,16 +18,17 @@ export interface GuardOptions {
  * Wraps an upstream body into the stream the caller reads. Pull-based with no internal queue, so a
  * slow reader slows the upstream read and memory never grows with the file.
  *
- * When verifying, the most recent chunk is held back until the upstream body has ended and its
- * digest matched: with Content-Length set, a client that received every byte would take the response
- * as complete, so a mismatch must be reported by erroring before the last byte, which the runtime
- * turns into an aborted connection.
+ * When verifying, the chunk that completes the announced size is held back until the upstream body
+ * has ended and its digest matched: with Content-Length set, a client that received every byte would
+ * take the response as complete, so a mismatch must be reported by erroring before the last byte,
+ * which the runtime turns into an aborted connection. Every earlier chunk goes on as it arrives (it
+ * cannot complete the body), so the first byte does not wait for the second chunk.
  */
 export function guardBody(upstream: UpstreamResponse, options: GuardOptions): ReadableStream<Uint8Array> {
   const body = upstream.response.body;
   const reader = body?.getReader();
   let received = 0;
-  let heldBack: Uint8Array | undefined;
+  let lastChunk: Uint8Array | undefined;
   let settled = false;
   const settle = (outcome: 'complete' | 'failed' | 'cancelled', error?: ProxyError) => {
     if (settled) return;
@@ -84,7 +85,7 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
                 return fail(controller, new ProxyError('integrity_mismatch'));
               }
             }
-            if (heldBack) controller.enqueue(heldBack);
+            if (lastChunk) controller.enqueue(lastChunk);
             settle('complete');
             return controller.close();
           }
@@ -96,10 +97,10 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
           }
           if (!options.verify) return controller.enqueue(chunk);
           options.verify.hasher.update(chunk);
-          const previous = heldBack;
-          heldBack = chunk;
-          if (previous) return controller.enqueue(previous);
-          // First chunk is held back; read on so this pull delivers something.
+          if (received < options.expectedBytes) return controller.enqueue(chunk);
+          // The body's last bytes: held until the upstream ends (more bytes would be a lie) and the
+          // digest matched; read on.
+          lastChunk = chunk;
         }
       },
       cancel(reason) {

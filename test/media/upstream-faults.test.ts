@@ -113,6 +113,25 @@ describe('surviving a misbehaving upstream', () => {
     await eventually(() => h.fake.openDownloads === 0, 'the stalled CDN transfer to be closed');
   });
 
+  it('passes every byte on as it arrives while the CDN pauses, holding back only what would complete the file', async () => {
+    // Stalled after 300 000 of 2 000 000 bytes: none of them can complete the body, so all of them
+    // reach the caller before the stall (only the file's last chunk waits for the sha256 check).
+    const sent = 300_000;
+    h.fake.scriptDownload(LARGE_ID, { stallAfterBytes: sent });
+    const res = await h.get(`/media/${LARGE_ID}`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let received = 0;
+    while (received < sent) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.byteLength;
+    }
+    expect(received).toBe(sent);
+    await reader.cancel();
+    await stillServes();
+  });
+
   it('aborts the CDN transfer when the caller goes away', async () => {
     h.fake.setDownloadFault(LARGE_ID, { trickle: { chunkBytes: 16 * 1024, delayMs: 5 } });
     const controller = new AbortController();
