@@ -94,7 +94,13 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       }
       metrics.urlRefresh();
       deps.logger.info({ mediaId: media.id, reason: result.reason }, 'download URL rejected; resolving the id again');
-      current = await account.resolver.resolveMedia(media.id, { staleUrl: current.url });
+      const refreshed = await account.resolver.resolveMedia(media.id, { staleUrl: current.url });
+      // The caller was told this file's length and ETag, and the tiers were opened for it: a refresh
+      // that names other bytes (another sha256 or file_size) cannot go on with this answer.
+      if (refreshed.size !== media.size || refreshed.sha256 !== media.sha256) {
+        throw new ProxyError('upstream_error', { detail: 'Graph answered another sha256 or file_size for the media when its URL was refreshed' });
+      }
+      current = refreshed;
     }
   }
 

@@ -15,6 +15,15 @@ describe('GET /media/:id', () => {
   });
   afterEach(() => h.close());
 
+  /** A proxy that keeps no file (so every request downloads), with IMAGE_ID's URL cached and then expired at the CDN. */
+  async function withAnExpiredUrl(): Promise<void> {
+    await h.close();
+    h = await startHarness({ env: { CACHE_MAX_BYTES: '0', CACHE_MAX_ITEM_BYTES: '0' } });
+    h.fake.addMedia(IMAGE_ID, { bytes: image, mimeType: 'image/jpeg' });
+    expect((await h.get(`/media/${IMAGE_ID}`, { method: 'HEAD' })).status).toBe(200); // URL resolved and cached
+    h.fake.advance(URL_LIFETIME_MS + 1_000);
+  }
+
   it('serves the bytes with the Graph mime_type, Content-Length and a sha256 ETag', async () => {
     const res = await h.get(`/media/${IMAGE_ID}`);
     expect(res.status).toBe(200);
@@ -124,12 +133,19 @@ describe('GET /media/:id', () => {
     expect(h.fake.count('cdn', IMAGE_ID)).toBe(3);
   });
 
+  it('answers 502, not other bytes, when a URL refresh finds Graph naming another sha256 and file_size', async () => {
+    await withAnExpiredUrl();
+    // The caller is answered from the cached lookup (its length and ETag); the refresh then names a
+    // different file, which cannot be sent under them.
+    h.fake.addMedia(IMAGE_ID, { bytes: makeBytes(6_000, 8), mimeType: 'image/jpeg' });
+    const res = await h.get(`/media/${IMAGE_ID}`);
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(h.fake.count('graph', IMAGE_ID)).toBe(2);
+  });
+
   it('refreshes an expired URL once for several callers, even when one learns of it late', async () => {
-    await h.close();
-    h = await startHarness({ env: { CACHE_MAX_BYTES: '0', CACHE_MAX_ITEM_BYTES: '0' } });
-    h.fake.addMedia(IMAGE_ID, { bytes: image, mimeType: 'image/jpeg' });
-    expect((await h.get(`/media/${IMAGE_ID}`, { method: 'HEAD' })).status).toBe(200); // URL resolved and cached
-    h.fake.advance(URL_LIFETIME_MS + 1_000);
+    await withAnExpiredUrl();
     // Both callers download a range of their own with the expired URL (nothing keeps this file, so no
     // shared download). The CDN holds both 404s until both requests have arrived, then answers one;
     // the other 404 comes only after that caller's refresh has finished (its download with the new
