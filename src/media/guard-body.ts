@@ -21,8 +21,10 @@ export interface GuardOptions {
  * When verifying, the chunk that completes the announced size is held back until the upstream body
  * has ended and its digest matched: with Content-Length set, a client that received every byte would
  * take the response as complete, so a mismatch must be reported by erroring before the last byte,
- * which the runtime turns into an aborted connection. Every earlier chunk goes on as it arrives (it
- * cannot complete the body), so the first byte does not wait for the second chunk.
+ * which the runtime turns into an aborted connection. Every earlier chunk goes on as it arrives: the
+ * caller's Content-Length is `expectedBytes` (media-loader checks a URL refresh names the same file),
+ * so it cannot complete the body, and the first bytes do not wait for the next chunk. A body that
+ * arrives in one chunk still waits for its end and the digest.
  */
 export function guardBody(upstream: UpstreamResponse, options: GuardOptions): ReadableStream<Uint8Array> {
   const body = upstream.response.body;
