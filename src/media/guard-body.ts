@@ -49,6 +49,13 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
     controller.error(surfaced);
   };
 
+  /** True when nothing is to be verified (a range) or what arrived hashes to Graph's sha256. */
+  const digestMatches = async () => options.verify === undefined || (await options.verify.hasher.digestHex()) === options.verify.expected;
+  const mismatch = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    options.onIntegrityMismatch?.();
+    fail(controller, new ProxyError('integrity_mismatch'));
+  };
+
   async function readWithIdleTimeout(): Promise<ReadableStreamReadResult<Uint8Array>> {
     const timer = setTimeout(() => upstream.abort(new UpstreamTimeout(`no body bytes for ${options.idleTimeoutMs} ms`)), options.idleTimeoutMs);
     try {
@@ -63,6 +70,8 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
       async pull(controller) {
         if (reader === undefined) {
           if (options.expectedBytes === 0) {
+            // No body at all is an empty file, which still has to be the one Graph hashed.
+            if (!(await digestMatches())) return mismatch(controller);
             settle('complete');
             return controller.close();
           }
@@ -80,13 +89,7 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
             if (received !== options.expectedBytes) {
               return fail(controller, new ProxyError('upstream_error', { detail: `the media CDN sent ${received} of ${options.expectedBytes} bytes` }));
             }
-            if (options.verify) {
-              const digest = await options.verify.hasher.digestHex();
-              if (digest !== options.verify.expected) {
-                options.onIntegrityMismatch?.();
-                return fail(controller, new ProxyError('integrity_mismatch'));
-              }
-            }
+            if (!(await digestMatches())) return mismatch(controller);
             if (lastChunk) controller.enqueue(lastChunk);
             settle('complete');
             return controller.close();

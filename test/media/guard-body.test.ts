@@ -96,9 +96,13 @@ describe('guardBody, verifying', () => {
     expect(await drain(guarded([new Uint8Array(0), file.subarray(0, 10), file.subarray(10), new Uint8Array(0)]).stream)).toEqual({ bytes: 1000, chunks: 2 });
   });
 
-  it('checks an empty file against the sha256 of nothing', async () => {
-    const empty = new Uint8Array(0);
-    expect(await drain(guarded([], sha256(empty), 0).stream)).toEqual({ bytes: 0, chunks: 0 });
+  it('checks an empty file against the sha256 of nothing, with an empty body or none at all', async () => {
+    const empty = sha256(new Uint8Array(0));
+    expect(await drain(guarded([], empty, 0).stream)).toEqual({ bytes: 0, chunks: 0 });
     expect(await drain(guarded([], sha256(file), 0).stream)).toMatchObject({ bytes: 0, error: expect.objectContaining({ code: 'integrity_mismatch' }) });
+    const noBody = (expected: string) =>
+      guardBody({ response: new Response(null), abort: () => {} }, { expectedBytes: 0, idleTimeoutMs: 1000, verify: { hasher: createNodeSha256(), expected } });
+    expect(await drain(noBody(empty))).toEqual({ bytes: 0, chunks: 0 });
+    expect(await drain(noBody(sha256(file)))).toMatchObject({ bytes: 0, error: expect.objectContaining({ code: 'integrity_mismatch' }) });
   });
 });
