@@ -177,6 +177,9 @@ export function createMediaResolver(deps: MediaResolverDeps): MediaResolver {
   };
 }
 
+/** SHA-256 of zero bytes. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 function parseMediaAnswer(id: string, body: unknown): ResolvedMedia {
   const invalid = (what: string) => new ProxyError('upstream_invalid_response', { detail: `Graph answer has no valid ${what}` });
   if (typeof body !== 'object' || body === null) throw invalid('JSON body');
@@ -187,5 +190,8 @@ function parseMediaAnswer(id: string, body: unknown): ResolvedMedia {
   // Graph sends file_size as a number or as a numeric string (Meta's own example shows a string).
   const size = typeof b.file_size === 'number' ? b.file_size : typeof b.file_size === 'string' && /^\d{1,15}$/.test(b.file_size) ? Number(b.file_size) : NaN;
   if (!Number.isSafeInteger(size) || size < 0) throw invalid('file_size');
+  // An empty file can only have the sha256 of nothing; and a caller told Content-Length: 0 has the
+  // whole answer with its headers, before any check of the (absent) bytes could fail it.
+  if (size === 0 && b.sha256.toLowerCase() !== EMPTY_SHA256) throw invalid('sha256 for an empty file');
   return { id, url: b.url, mimeType: safeContentType(b.mime_type), sha256: b.sha256.toLowerCase(), size };
 }

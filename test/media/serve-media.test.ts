@@ -394,6 +394,19 @@ describe('Graph errors', () => {
     expect((await res.json()).code).toBe('upstream_timeout');
   });
 
+  it('answers 502 for an empty file whose sha256 is not that of nothing, and serves one whose sha256 is', async () => {
+    h.fake.scriptGraph('786', { status: 200, body: { url: h.fake.signedUrl('786'), mime_type: 'image/jpeg', sha256: sha256Hex(image), file_size: 0 } });
+    const wrong = await h.get('/media/786');
+    expect(wrong.status).toBe(502);
+    expect((await wrong.json()).code).toBe('upstream_invalid_response');
+    expect(h.fake.count('cdn', '786')).toBe(0);
+    h.fake.addMedia('787', { bytes: new Uint8Array(0), mimeType: 'image/jpeg' });
+    const empty = await h.get('/media/787');
+    expect(empty.status).toBe(200);
+    expect(empty.headers.get('content-length')).toBe('0');
+    expect((await bodyBytes(empty)).byteLength).toBe(0);
+  });
+
   it('answers 502 for a Graph answer without a valid sha256', async () => {
     h.fake.scriptGraph('784', { status: 200, body: { url: h.fake.signedUrl('784'), mime_type: 'image/jpeg', sha256: 'nope', file_size: 3 } });
     const res = await h.get('/media/784');
