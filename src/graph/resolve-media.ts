@@ -192,6 +192,7 @@ function parseMediaAnswer(id: string, body: unknown): ResolvedMedia {
   if (!Number.isSafeInteger(size) || size < 0) throw invalid('file_size');
   // An empty file can only have the sha256 of nothing; and a caller told Content-Length: 0 has the
   // whole answer with its headers, before any check of the (absent) bytes could fail it.
-  if (size === 0 && b.sha256.toLowerCase() !== EMPTY_SHA256) throw invalid('sha256 for an empty file');
-  return { id, url: b.url, mimeType: safeContentType(b.mime_type), sha256: b.sha256.toLowerCase(), size };
+  const sha256 = b.sha256.toLowerCase();
+  if (size === 0 && sha256 !== EMPTY_SHA256) throw invalid('sha256 for an empty file');
+  return { id, url: b.url, mimeType: safeContentType(b.mime_type), sha256, size };
 }
