@@ -1,6 +1,12 @@
 import { ProxyError } from '../errors.js';
 import type { Sha256 } from '../hash.js';
-import { UpstreamTimeout, type UpstreamResponse } from '../upstream/fetch-upstream.js';
+import { UpstreamTimeout } from '../upstream/fetch-upstream.js';
+
+/** A body to guard, and the means to stop whatever produces it (an upstream request; a file read). */
+export interface GuardedSource {
+  readonly body: ReadableStream<Uint8Array> | null;
+  abort(reason?: unknown): void;
+}
 
 export interface GuardOptions {
   /** Exactly this many bytes must arrive: fewer is a truncation, more is a lie. */
@@ -12,6 +18,8 @@ export interface GuardOptions {
   readonly onIntegrityMismatch?: () => void;
   /** Called once when the body ends, fails (with the error) or is cancelled by the reader. */
   readonly onSettled?: (outcome: 'complete' | 'failed' | 'cancelled', error?: ProxyError) => void;
+  /** Who sends the body, in failure details: the media CDN unless told otherwise. */
+  readonly from?: string;
 }
 
 /**
@@ -26,9 +34,9 @@ export interface GuardOptions {
  * so it cannot complete the body, and the first bytes do not wait for the next chunk. A body that
  * arrives in one chunk still waits for its end and the digest.
  */
-export function guardBody(upstream: UpstreamResponse, options: GuardOptions): ReadableStream<Uint8Array> {
-  const body = upstream.response.body;
-  const reader = body?.getReader();
+export function guardBody(upstream: GuardedSource, options: GuardOptions): ReadableStream<Uint8Array> {
+  const from = options.from ?? 'the media CDN';
+  const reader = upstream.body?.getReader();
   let received = 0;
   let lastChunk: Uint8Array | undefined;
   let settled = false;
@@ -75,7 +83,7 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
             settle('complete');
             return controller.close();
           }
-          return fail(controller, new ProxyError('upstream_error', { detail: 'the media CDN sent no body' }));
+          return fail(controller, new ProxyError('upstream_error', { detail: `${from} sent no body` }));
         }
         for (;;) {
           let result: ReadableStreamReadResult<Uint8Array>;
@@ -83,11 +91,11 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
             result = await readWithIdleTimeout();
           } catch (error) {
             const timedOut = error instanceof UpstreamTimeout || (error instanceof Error && error.cause instanceof UpstreamTimeout);
-            return fail(controller, timedOut ? new ProxyError('upstream_timeout', { detail: 'the media CDN stalled mid-body' }) : new ProxyError('upstream_error', { detail: 'the media CDN connection failed mid-body', cause: error }));
+            return fail(controller, timedOut ? new ProxyError('upstream_timeout', { detail: `${from} stalled mid-body` }) : new ProxyError('upstream_error', { detail: `${from} failed mid-body`, cause: error }));
           }
           if (result.done) {
             if (received !== options.expectedBytes) {
-              return fail(controller, new ProxyError('upstream_error', { detail: `the media CDN sent ${received} of ${options.expectedBytes} bytes` }));
+              return fail(controller, new ProxyError('upstream_error', { detail: `${from} sent ${received} of ${options.expectedBytes} bytes` }));
             }
             if (!(await digestMatches())) return mismatch(controller);
             if (lastChunk) controller.enqueue(lastChunk);
@@ -98,7 +106,7 @@ export function guardBody(upstream: UpstreamResponse, options: GuardOptions): Re
           if (chunk.byteLength === 0) continue;
           received += chunk.byteLength;
           if (received > options.expectedBytes) {
-            return fail(controller, new ProxyError('upstream_error', { detail: 'the media CDN sent more bytes than announced' }));
+            return fail(controller, new ProxyError('upstream_error', { detail: `${from} sent more bytes than announced` }));
           }
           if (!options.verify) return controller.enqueue(chunk);
           options.verify.hasher.update(chunk);

@@ -6,6 +6,7 @@ import type { MediaResolver, ResolvedMedia } from '../graph/resolve-media.js';
 import type { CreateSha256 } from '../hash.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
+import type { UpstreamResponse } from '../upstream/fetch-upstream.js';
 import { readBounded } from '../upstream/read-bounded.js';
 import { downloadMedia, type DownloadDeps } from './download-media.js';
 import { guardBody } from './guard-body.js';
@@ -105,10 +106,10 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   }
 
   /** `requestId` ties a stream's failure to its request's log line (a prefetch has none). */
-  function guarded(media: ResolvedMedia, upstream: Parameters<typeof guardBody>[0], verify: boolean, expectedBytes: number, requestId?: string) {
+  function guarded(media: ResolvedMedia, upstream: UpstreamResponse, verify: boolean, expectedBytes: number, requestId?: string) {
     metrics.downloadStarted();
     const context = requestId === undefined ? { mediaId: media.id } : { requestId, mediaId: media.id };
-    return guardBody(upstream, {
+    return guardBody({ body: upstream.response.body, abort: upstream.abort }, {
       expectedBytes,
       idleTimeoutMs: deps.config.upstreamTimeoutMs,
       ...(verify ? { verify: { hasher: deps.createSha256(), expected: media.sha256 } } : {}),

@@ -27,7 +27,7 @@ function upstreamOf(chunks: readonly Uint8Array[], gates: readonly (Promise<unkn
     },
   });
   return {
-    upstream: { response: new Response(body), abort: () => void (aborted = true) },
+    upstream: { body, abort: () => void (aborted = true) },
     aborted: () => aborted,
   };
 }
@@ -101,7 +101,7 @@ describe('guardBody, verifying', () => {
     expect(await drain(guarded([], empty, 0).stream)).toEqual({ bytes: 0, chunks: 0 });
     expect(await drain(guarded([], sha256(file), 0).stream)).toMatchObject({ bytes: 0, error: expect.objectContaining({ code: 'integrity_mismatch' }) });
     const noBody = (expected: string) =>
-      guardBody({ response: new Response(null), abort: () => {} }, { expectedBytes: 0, idleTimeoutMs: 1000, verify: { hasher: createNodeSha256(), expected } });
+      guardBody({ body: null, abort: () => {} }, { expectedBytes: 0, idleTimeoutMs: 1000, verify: { hasher: createNodeSha256(), expected } });
     expect(await drain(noBody(empty))).toEqual({ bytes: 0, chunks: 0 });
     expect(await drain(noBody(sha256(file)))).toMatchObject({ bytes: 0, error: expect.objectContaining({ code: 'integrity_mismatch' }) });
   });
