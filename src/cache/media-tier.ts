@@ -57,6 +57,13 @@ export interface TierHit {
    * offset, a ranged GET). Rejects when the entry vanished or is unreadable since `get`.
    */
   open(range: ByteRange | undefined): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Present while the tier cannot vouch for the bytes: a stored file this process did not write
+   * (found at start, or written by another process), which a disk error or a copied-in store may
+   * have changed since. Such a hit is read through the sha256 guard (checked-read.ts), and the first
+   * whole read that matched calls this, so later hits are read as they are.
+   */
+  readonly confirm?: () => void;
 }
 
 /** A hit on bytes held in memory: sliced for a range, never copied. */

@@ -7,8 +7,8 @@ import type { CreateSha256 } from '../hash.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
 import type { UpstreamResponse } from '../upstream/fetch-upstream.js';
-import { readBounded } from '../upstream/read-bounded.js';
 import { downloadMedia, type DownloadDeps } from './download-media.js';
+import { createCheckedReader } from './checked-read.js';
 import { guardBody } from './guard-body.js';
 import { SharedDownload, type DownloadOutcome } from './shared-download.js';
 
@@ -57,6 +57,8 @@ export interface MediaLoader {
    * goes to memory, its sha256 checked on the way; a corrupt entry is removed instead). Never rejects.
    */
   promote(key: MediaKey, found: CacheHit, background: Background): Promise<void>;
+  /** A tier's copy (or one range of it) for a caller, checked when the tier cannot vouch for it (see CheckedReader.open). */
+  openHit(key: MediaKey, found: CacheHit, range: ByteRange | undefined, background: Background): Promise<ReadableStream<Uint8Array>>;
   /** Erasure: a running download of `key` keeps serving its readers but leaves no copy anywhere. */
   forget(key: MediaKey): void;
   /** Resolves once every running download has ended and its copies are committed (shutdown). */
@@ -74,6 +76,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   const running = new Map<string, Promise<SharedDownload<TierCopy>>>();
   // Keys being copied into earlier tiers: a burst of store hits on one file copies it once.
   const promoting = new Set<string>();
+  const checked = createCheckedReader({ cache: deps.cache, createSha256: deps.createSha256, metrics, logger: deps.logger, idleTimeoutMs: deps.config.upstreamTimeoutMs });
 
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
   async function openDownload(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal?: AbortSignal) {
@@ -196,26 +199,18 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     if (writers.length === 0) return;
     let bytes = hit.bytes;
     if (bytes === undefined) {
-      let read: Uint8Array<ArrayBuffer>;
       try {
-        read = await readBounded(await hit.open(undefined), hit.meta.size);
+        bytes = await checked.read(key, found, background);
       } catch (error) {
-        // Unreadable right now (vanished, out of file handles, an I/O error): not a reason to
-        // remove what may be a good copy. This caller was answered from the store anyway.
         await Promise.all(writers.map((w) => w.abort(error)));
-        deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
+        // A mismatch was logged and the copy removed by the check. Anything else (vanished, out of
+        // file handles, an I/O error) is not a reason to remove what may be a good copy; this caller
+        // was answered from the store anyway.
+        if (!(error instanceof ProxyError && error.code === 'integrity_mismatch')) {
+          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
+        }
         return;
       }
-      const hasher = deps.createSha256();
-      hasher.update(read);
-      if (read.byteLength !== hit.meta.size || (await hasher.digestHex()) !== hit.meta.sha256) {
-        const error = new Error('stored bytes do not match their sha256');
-        await Promise.all(writers.map((w) => w.abort(error)));
-        deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier }, 'stored entry corrupt (bytes do not match their sha256); removed');
-        await deps.cache.tiers[found.index]?.delete(key, background).catch(() => {});
-        return;
-      }
-      bytes = read;
     }
     const whole = bytes;
     await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
@@ -258,6 +253,8 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
         promoting.delete(path);
       }
     },
+
+    openHit: (key, found, range, background) => checked.open(key, found, range, background),
 
     async drain() {
       await Promise.all([...running.values()].map((slot) => slot.then((d) => d.done).catch(() => undefined)));

@@ -58,8 +58,9 @@ export function createMediaServer(deps: ServeMediaDeps) {
       if (held !== undefined) return { response: responder.answerFromBytes(meta, held, plan, ask, extra), cache, bytes };
       if (plan.kind !== 'full' && plan.kind !== 'partial') throw new ProxyError('internal');
       const range = plan.kind === 'partial' ? { start: plan.start, end: plan.end } : undefined;
-      const body = await found.hit.open(range).catch(() => undefined);
-      // Gone since the lookup (evicted by another process, erased): the upstream may still have it.
+      const body = await deps.loader.openHit(key, found, range, background).catch(() => undefined);
+      // Gone since the lookup (evicted by another process, erased), or a range of a copy that failed
+      // its check (removed): the upstream may still have it.
       if (body === undefined) return miss(key, ask, signal, background, requestId, extra);
       return { response: responder.answerWithStream(meta, plan, known(body, bytes ?? meta.size), ask, extra), cache, bytes };
     }

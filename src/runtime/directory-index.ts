@@ -16,6 +16,11 @@ export interface IndexEntry {
   mtimeMs: number;
   /** Read from the file's header on first use; the bytes behind an id never change. */
   meta?: MediaMeta;
+  /**
+   * The bytes are known to match meta.sha256: this process wrote the file (its download matched), or
+   * read it whole and it matched. Until then a hit is checked as it is read.
+   */
+  verified?: boolean;
 }
 
 /**
@@ -73,7 +78,12 @@ export class DirectoryIndex {
     const merged = scanned.map((entry) => {
       const previous = this.entries.get(entry.key);
       if (previous === undefined || previous.fileBytes !== entry.fileBytes) return entry;
-      return { ...entry, servedAt: Math.max(previous.servedAt, entry.servedAt), ...(previous.meta ? { meta: previous.meta } : {}) };
+      return {
+        ...entry,
+        servedAt: Math.max(previous.servedAt, entry.servedAt),
+        ...(previous.meta ? { meta: previous.meta } : {}),
+        ...(previous.verified ? { verified: true } : {}),
+      };
     });
     merged.sort((a, b) => a.servedAt - b.servedAt);
     this.entries.clear();

@@ -126,6 +126,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     const dataOffset = entry.fileBytes - entry.meta.size;
     return {
       meta: entry.meta,
+      ...(entry.verified ? {} : { confirm: () => void (entry.verified = true) }),
       open: async (range) => {
         const handle = await open(fileOf(path), 'r').catch((error: unknown) => Promise.reject(withoutPath(error)));
         const start = dataOffset + (range?.start ?? 0);
@@ -214,7 +215,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         }
         await rename(temp, fileOf(path));
         await fsyncDirectory(dir);
-        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta });
+        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta, verified: true });
         await evict();
       }
     },

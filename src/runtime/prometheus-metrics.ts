@@ -74,7 +74,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     registers,
   });
   const urlRefreshes = new Counter({ name: `${PREFIX}url_refreshes_total`, help: 'Download URLs the CDN rejected, so the id was resolved again.', registers });
-  const integrityMismatches = new Counter({ name: `${PREFIX}integrity_mismatches_total`, help: 'Downloads whose bytes did not match Graph sha256 (not served, not cached).', registers });
+  const integrityMismatches = new Counter({ name: `${PREFIX}integrity_mismatches_total`, help: 'Downloads, or stored files read for the first time, whose bytes did not match Graph sha256 (not served, not kept).', registers });
   const downloadsInFlight = new Gauge({ name: `${PREFIX}downloads_in_flight`, help: 'CDN bodies being transferred right now.', registers });
 
   const storeWrites = new Counter({

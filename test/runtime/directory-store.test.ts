@@ -263,6 +263,24 @@ describe('directory store', () => {
     expect(await tempFiles()).toEqual([]);
   });
 
+  it('vouches for the files it wrote; one found at start waits for a read that matched, and a rescan keeps that', async () => {
+    const bytes = makeBytes(50_000, 9);
+    const writer = await open();
+    await put(writer, '711', bytes);
+    expect((await writer.get(key('711')))!.confirm).toBeUndefined();
+    // A restart: the start scan finds the file, which nobody has read since.
+    const restarted = await open();
+    const found = (await restarted.get(key('711')))!;
+    expect(found.confirm).toBeInstanceOf(Function);
+    found.confirm!();
+    expect((await restarted.get(key('711')))!.confirm).toBeUndefined();
+    await restarted.sweep();
+    expect((await restarted.get(key('711')))!.confirm).toBeUndefined();
+    // Written by another process sharing the directory: unconfirmed here too.
+    await put(writer, '712', bytes);
+    expect((await restarted.get(key('712')))!.confirm).toBeInstanceOf(Function);
+  });
+
   it('starts on 20,000 stored files within a few seconds', async () => {
     await mkdir(join(root, 'default'), { recursive: true });
     const bytes = makeBytes(64, 9);
