@@ -1,5 +1,5 @@
 import type { CacheHit, MediaCache } from '../cache/media-cache.js';
-import type { Background, ByteRange, MediaKey } from '../cache/media-tier.js';
+import { keyPath, type Background, type ByteRange, type MediaKey } from '../cache/media-tier.js';
 import type { CreateSha256 } from '../hash.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -11,8 +11,6 @@ export interface CheckedReadDeps {
   readonly createSha256: CreateSha256;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** A read that stalls this long fails (UPSTREAM_TIMEOUT_MS, as for a download). */
-  readonly idleTimeoutMs: number;
 }
 
 export interface CheckedReader {
@@ -20,7 +18,8 @@ export interface CheckedReader {
    * What a caller is sent from a tier's copy. A copy the tier vouches for is read as it is; an
    * unconfirmed one (TierHit.confirm) goes through the download's sha256 guard: a mismatch fails the
    * stream before its last byte and removes the copy. A range cannot be checked on its own, so the
-   * whole file is checked first (once), and a mismatch rejects before anything is sent.
+   * whole file is checked first (one check shared by the ranges that arrive meanwhile: a player
+   * seeking), and a mismatch rejects before anything is sent.
    */
   open(key: MediaKey, found: CacheHit, range: ByteRange | undefined, background: Background): Promise<ReadableStream<Uint8Array>>;
   /** The whole copy, its sha256 checked whatever the tier (a copy into memory); rejects on a mismatch. */
@@ -34,6 +33,9 @@ export interface CheckedReader {
  * backup, another process): what failed verification is never served, from a tier either.
  */
 export function createCheckedReader(deps: CheckedReadDeps): CheckedReader {
+  /** Whole-file checks running for ranges, by tier and key. */
+  const checking = new Map<string, Promise<void>>();
+
   async function whole(key: MediaKey, found: CacheHit, background: Background): Promise<ReadableStream<Uint8Array>> {
     const { hit, tier, index } = found;
     const body = await hit.open(undefined);
@@ -42,12 +44,11 @@ export function createCheckedReader(deps: CheckedReadDeps): CheckedReader {
       { body, abort: () => {} },
       {
         expectedBytes: hit.meta.size,
-        idleTimeoutMs: deps.idleTimeoutMs,
         verify: { hasher: deps.createSha256(), expected: hit.meta.sha256 },
         from: `the ${tier} copy`,
         onIntegrityMismatch: () => {
           deps.metrics.integrityMismatch();
-          deps.logger.error(context, 'stored copy did not match its sha256; removed, not served');
+          deps.logger.error(context, 'stored copy did not match its sha256; removed, never served whole');
           background.waitUntil(deps.cache.tiers[index]?.delete(key, background) ?? Promise.resolve());
         },
         onSettled: (outcome, error) => {
@@ -64,7 +65,15 @@ export function createCheckedReader(deps: CheckedReadDeps): CheckedReader {
       const { hit } = found;
       if (hit.confirm === undefined) return hit.open(range);
       if (range === undefined || (range.start === 0 && range.end === hit.meta.size - 1)) return whole(key, found, background);
-      await drain(await whole(key, found, background));
+      const name = `${found.tier}:${keyPath(key)}`;
+      let check = checking.get(name);
+      if (check === undefined) {
+        check = whole(key, found, background)
+          .then(drain)
+          .finally(() => checking.delete(name));
+        checking.set(name, check);
+      }
+      await check;
       return hit.open(range);
     },
     async read(key, found, background) {

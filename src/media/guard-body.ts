@@ -11,8 +11,11 @@ export interface GuardedSource {
 export interface GuardOptions {
   /** Exactly this many bytes must arrive: fewer is a truncation, more is a lie. */
   readonly expectedBytes: number;
-  /** No byte for this long aborts the upstream body (UPSTREAM_TIMEOUT_MS). */
-  readonly idleTimeoutMs: number;
+  /**
+   * No byte for this long aborts the upstream body (UPSTREAM_TIMEOUT_MS). None for a source that has
+   * nothing to abort (a stored file: a read waits for the disk).
+   */
+  readonly idleTimeoutMs?: number;
   /** Verify the whole body against Graph's sha256 (full bodies only; a range cannot be checked). */
   readonly verify?: { readonly hasher: Sha256; readonly expected: string };
   readonly onIntegrityMismatch?: () => void;
@@ -65,7 +68,9 @@ export function guardBody(upstream: GuardedSource, options: GuardOptions): Reada
   };
 
   async function readWithIdleTimeout(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    const timer = setTimeout(() => upstream.abort(new UpstreamTimeout(`no body bytes for ${options.idleTimeoutMs} ms`)), options.idleTimeoutMs);
+    const { idleTimeoutMs } = options;
+    if (idleTimeoutMs === undefined) return reader!.read();
+    const timer = setTimeout(() => upstream.abort(new UpstreamTimeout(`no body bytes for ${idleTimeoutMs} ms`)), idleTimeoutMs);
     try {
       return await reader!.read();
     } finally {

@@ -54,9 +54,10 @@ export interface MediaLoader {
   fill(key: MediaKey, media: ResolvedMedia, background: Background): Promise<DownloadOutcome<TierCopy>>;
   /**
    * A hit in a later tier, copied into the earlier ones that take it (a small file found in the store
-   * goes to memory, its sha256 checked on the way; a corrupt entry is removed instead). Never rejects.
+   * goes to memory, its sha256 checked on the way; a corrupt entry is removed instead). Never rejects;
+   * serve-media awaits it for a copy not yet checked, so the caller is answered from checked bytes.
    */
-  promote(key: MediaKey, found: CacheHit, background: Background): Promise<void>;
+  promote(key: MediaKey, found: CacheHit, background: Background): Promise<Promotion>;
   /** A tier's copy (or one range of it) for a caller, checked when the tier cannot vouch for it (see CheckedReader.open). */
   openHit(key: MediaKey, found: CacheHit, range: ByteRange | undefined, background: Background): Promise<ReadableStream<Uint8Array>>;
   /** Erasure: a running download of `key` keeps serving its readers but leaves no copy anywhere. */
@@ -64,6 +65,12 @@ export interface MediaLoader {
   /** Resolves once every running download has ended and its copies are committed (shutdown). */
   drain(): Promise<void>;
 }
+
+/**
+ * What promote did: copied the file (its checked bytes), found the copy corrupt (removed), or nothing
+ * (no earlier tier takes it, a copy is already being taken, or it is unreadable just now).
+ */
+export type Promotion = { readonly bytes: Uint8Array<ArrayBuffer> } | 'corrupt' | undefined;
 
 /** Files up to this size keep every chunk while downloading, so late joiners replay from the start. */
 const RETAIN_ALL_MIN_BYTES = 16 * 1024 * 1024;
@@ -76,7 +83,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   const running = new Map<string, Promise<SharedDownload<TierCopy>>>();
   // Keys being copied into earlier tiers: a burst of store hits on one file copies it once.
   const promoting = new Set<string>();
-  const checked = createCheckedReader({ cache: deps.cache, createSha256: deps.createSha256, metrics, logger: deps.logger, idleTimeoutMs: deps.config.upstreamTimeoutMs });
+  const checked = createCheckedReader({ cache: deps.cache, createSha256: deps.createSha256, metrics, logger: deps.logger });
 
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
   async function openDownload(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal?: AbortSignal) {
@@ -193,10 +200,10 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   }
 
   /** See MediaLoader.promote. */
-  async function copyIntoEarlierTiers(key: MediaKey, found: CacheHit, background: Background): Promise<void> {
+  async function copyIntoEarlierTiers(key: MediaKey, found: CacheHit, background: Background): Promise<Promotion> {
     const { hit } = found;
     const writers = deps.cache.writers(key, hit.meta, background, found.index);
-    if (writers.length === 0) return;
+    if (writers.length === 0) return undefined;
     let bytes = hit.bytes;
     if (bytes === undefined) {
       try {
@@ -206,14 +213,14 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
         // A mismatch was logged and the copy removed by the check. Anything else (vanished, out of
         // file handles, an I/O error) is not a reason to remove what may be a good copy; this caller
         // was answered from the store anyway.
-        if (!(error instanceof ProxyError && error.code === 'integrity_mismatch')) {
-          deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
-        }
-        return;
+        if (error instanceof ProxyError && error.code === 'integrity_mismatch') return 'corrupt';
+        deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
+        return undefined;
       }
     }
     const whole = bytes;
     await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
+    return { bytes: whole };
   }
 
   const known = (body: ReadableStream<Uint8Array>, length: number) => (deps.withKnownLength ? deps.withKnownLength(body, length) : body);
@@ -245,10 +252,10 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
 
     async promote(key, found, background) {
       const path = keyPath(key);
-      if (promoting.has(path)) return;
+      if (promoting.has(path)) return undefined;
       promoting.add(path);
       try {
-        await copyIntoEarlierTiers(key, found, background);
+        return await copyIntoEarlierTiers(key, found, background);
       } finally {
         promoting.delete(path);
       }

@@ -46,22 +46,31 @@ export function createMediaServer(deps: ServeMediaDeps) {
       const plan = planMediaResponse(meta, ask);
       const cache = `hit:${found.tier}` as const;
       const bytes = declaredLength(meta, plan);
-      const held = found.hit.bytes;
+      let held = found.hit.bytes;
       if (held === undefined || found.index > 0) {
         const early = responder.answerWithoutBody(meta, plan, ask, extra);
         if (early) return (metrics.cacheHit(found.tier), { response: early, cache, bytes });
-        // Copy it into the earlier tiers (a small file into memory) without holding this answer up:
-        // the caller streams from the store meanwhile.
-        background.waitUntil(deps.loader.promote(key, found, background));
+        if (held === undefined && found.hit.confirm !== undefined) {
+          // Not checked since this process started: a file an earlier tier takes (a small one, into
+          // memory) is read and checked whole before anything is sent, so a corrupt copy is answered
+          // from upstream instead of cut off. Larger ones are checked as they stream (CheckedReader).
+          const promoted = await deps.loader.promote(key, found, background);
+          if (promoted === 'corrupt') return miss(key, ask, signal, background, requestId, extra);
+          held = promoted?.bytes;
+        } else {
+          // Copy it into the earlier tiers (a small file into memory) without holding this answer up:
+          // the caller streams from the store meanwhile.
+          background.waitUntil(deps.loader.promote(key, found, background));
+        }
       }
-      metrics.cacheHit(found.tier);
-      if (held !== undefined) return { response: responder.answerFromBytes(meta, held, plan, ask, extra), cache, bytes };
+      if (held !== undefined) return (metrics.cacheHit(found.tier), { response: responder.answerFromBytes(meta, held, plan, ask, extra), cache, bytes });
       if (plan.kind !== 'full' && plan.kind !== 'partial') throw new ProxyError('internal');
       const range = plan.kind === 'partial' ? { start: plan.start, end: plan.end } : undefined;
       const body = await deps.loader.openHit(key, found, range, background).catch(() => undefined);
       // Gone since the lookup (evicted by another process, erased), or a range of a copy that failed
       // its check (removed): the upstream may still have it.
       if (body === undefined) return miss(key, ask, signal, background, requestId, extra);
+      metrics.cacheHit(found.tier);
       return { response: responder.answerWithStream(meta, plan, known(body, bytes ?? meta.size), ask, extra), cache, bytes };
     }
     return miss(key, ask, signal, background, requestId, extra);

@@ -1,7 +1,7 @@
 /**
  * A stored copy the proxy did not write itself (here: found by the start scan after a restart) is
- * checked against its sha256 on its first read, through the download's guard, on a real directory
- * store. The memory tier is off, so every read is a store read and no copy into memory races the check.
+ * checked against its sha256 on its first read, on a real directory store: a file memory takes is
+ * checked whole before anything is sent; a larger one (here: the memory tier off) as it streams.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { noopMetrics } from '../../src/metrics.js';
 import { openDirectoryStore, type DirectoryStore } from '../../src/runtime/directory-store.js';
+import type { ByteRange, StoreTier, TierHit } from '../../src/cache/media-tier.js';
 import { bodyBytes, expectSameBytes } from '../support/bytes.js';
 import { eventually } from '../support/eventually.js';
 import { FakeWhatsApp, makeBytes } from '../support/fake-whatsapp.js';
@@ -25,25 +26,41 @@ describe('stored copies this process did not write', () => {
   let temp: TempStore;
   let store: DirectoryStore;
   let h: Harness;
-  let mismatches = 0;
+  /** Per test: a stray background check of an earlier test counts into that test's tally, not this one. */
+  let tally = { mismatches: 0 };
+  /** Every open of a stored file (undefined: the whole file), through the tier the proxy reads. */
+  let opens: Array<ByteRange | undefined> = [];
   const stored = () => join(temp.root, 'default', ID);
 
-  /** A proxy over `store` with no memory tier. */
-  const proxyOver = (over: DirectoryStore) =>
-    startHarness({ fake, deps: { store: over, metrics: { ...noopMetrics, integrityMismatch: () => void mismatches++ } }, env: { CACHE_MAX_BYTES: '0' } });
+  /** The store as the proxy sees it, recording each open of a hit. */
+  const recording = (over: DirectoryStore): StoreTier => ({
+    ...over,
+    get: async (k) => {
+      const hit = await over.get(k);
+      return hit && ({ ...hit, open: (range) => (opens.push(range), hit.open(range)) } satisfies TierHit);
+    },
+  });
+  const proxyOver = (over: DirectoryStore, env: Record<string, string>) => {
+    const counts = tally;
+    return startHarness({ fake, deps: { store: recording(over), metrics: { ...noopMetrics, integrityMismatch: () => void counts.mismatches++ } }, env });
+  };
 
-  beforeEach(async () => {
-    fake = await new FakeWhatsApp().start();
-    mismatches = 0;
-    fake.addMedia(ID, { bytes: photo, mimeType: 'image/jpeg' });
-    temp = await openTempStore();
-    h = await proxyOver(temp.store);
+  /** The file stored by a proxy, then a restart with `env`: a new store over the same directory. */
+  async function restartedWith(env: Record<string, string>): Promise<void> {
+    h = await proxyOver(temp.store, {});
     expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
     await h.proxy.loader.drain();
     await h.close();
-    // The restart: a new store over the same directory, knowing the file only from its scan.
     store = await openDirectoryStore({ root: temp.root, maxBytes: 10_000_000, maxAgeMs: 0, clock: new ManualClock(), logger: silentLogger, sweepIntervalMs: 0 });
-    h = await proxyOver(store);
+    h = await proxyOver(store, env);
+    opens = [];
+  }
+
+  beforeEach(async () => {
+    fake = await new FakeWhatsApp().start();
+    fake.addMedia(ID, { bytes: photo, mimeType: 'image/jpeg' });
+    tally = { mismatches: 0 };
+    temp = await openTempStore();
   });
   afterEach(async () => {
     await h.close();
@@ -52,10 +69,11 @@ describe('stored copies this process did not write', () => {
     await fake.stop();
   });
 
-  /** Flips the file's last byte on disk, as a bad sector or a careless copy would. */
-  async function corrupt(): Promise<void> {
+  /** Flips one byte of the media on disk (the last by default), as a bad sector or a careless copy would. */
+  async function corrupt(at = photo.byteLength - 1): Promise<void> {
     const bytes = await readFile(stored());
-    bytes.writeUInt8(bytes.readUInt8(bytes.byteLength - 1) ^ 0xff, bytes.byteLength - 1);
+    const offset = bytes.byteLength - photo.byteLength + at;
+    bytes.writeUInt8(bytes.readUInt8(offset) ^ 0xff, offset);
     await writeFile(stored(), bytes);
   }
 
@@ -74,59 +92,91 @@ describe('stored copies this process did not write', () => {
     }
   }
 
-  const mismatchLogged = () => h.logEntries().find((e) => e.msg === 'stored copy did not match its sha256; removed, not served');
+  const mismatchLogs = () => h.logEntries().filter((e) => e.msg === 'stored copy did not match its sha256; removed, never served whole');
+  const cacheOutcomes = () => h.logEntries().filter((e) => e.msg === 'request').map((e) => e.cache);
 
-  it('serves a stored file after Meta forgot the id once its bytes matched, and checks it only once', async () => {
-    fake.deleteMedia(ID);
-    expect((await store.get(key))!.confirm).toBeInstanceOf(Function);
-    const res = await h.get(`/media/${ID}`);
-    expect(res.status).toBe(200);
-    expectSameBytes(await bodyBytes(res), photo);
-    expect((await store.get(key))!.confirm).toBeUndefined();
-    expect(h.logEntries().filter((e) => e.msg === 'request').map((e) => e.cache)).toEqual(['hit:store']);
-    expect(mismatchLogged()).toBeUndefined();
-    expect(mismatches).toBe(0);
+  describe('a file memory takes', () => {
+    beforeEach(() => restartedWith({}));
+
+    it('is checked whole before it is sent, then served from memory, after Meta forgot the id', async () => {
+      fake.deleteMedia(ID);
+      expect((await store.get(key))!.confirm).toBeInstanceOf(Function);
+      expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
+      expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`, { headers: { range: 'bytes=10-19' } })), photo.subarray(10, 20));
+      expect(cacheOutcomes()).toEqual(['hit:store', 'hit:memory']);
+      expect(opens).toEqual([undefined]);
+      expect((await store.get(key))!.confirm).toBeUndefined();
+      expect(tally.mismatches).toBe(0);
+    });
+
+    it('when corrupt, is answered from upstream instead, removed, and reported once', async () => {
+      await corrupt();
+      const res = await h.get(`/media/${ID}`);
+      expect(res.status).toBe(200);
+      expectSameBytes(await bodyBytes(res), photo);
+      expect(cacheOutcomes()).toEqual(['miss']);
+      expect(mismatchLogs()).toHaveLength(1);
+      expect(mismatchLogs()[0]).toMatchObject({ level: 'error', mediaId: ID, tier: 'store' });
+      expect(tally.mismatches).toBe(1);
+      expect(fake.count('cdn', ID)).toBe(2);
+    });
+
+    it('when corrupt and Meta forgot the id, answers 404 rather than a byte of it', async () => {
+      await corrupt();
+      fake.deleteMedia(ID);
+      const res = await h.get(`/media/${ID}`);
+      expect(res.status).toBe(404);
+      expect((await res.json()).code).toBe('media_not_found');
+      await eventually(() => !existsSync(stored()), 'the corrupt copy removed', 5_000);
+    });
   });
 
-  it('cuts a corrupt stored file off before its last byte, removes it, and downloads it again next time', async () => {
-    await corrupt();
-    const bad = await h.get(`/media/${ID}`);
-    expect(bad.status).toBe(200);
-    const { received, failed } = await readOut(bad);
-    expect(failed).toBe(true);
-    expect(received).toBeLessThan(photo.byteLength);
-    expect(mismatchLogged()).toMatchObject({ level: 'error', mediaId: ID, tier: 'store' });
-    expect(mismatches).toBe(1);
-    await eventually(() => !existsSync(stored()), 'the corrupt copy removed', 5_000);
-    const good = await h.get(`/media/${ID}`);
-    expectSameBytes(await bodyBytes(good), photo);
-    expect(fake.count('cdn', ID)).toBe(2);
-  });
+  describe('a file too large for memory', () => {
+    beforeEach(() => restartedWith({ CACHE_MAX_BYTES: '0' }));
 
-  it('never serves a corrupt stored file whole, even when Meta forgot the id', async () => {
-    await corrupt();
-    fake.deleteMedia(ID);
-    expect((await readOut(await h.get(`/media/${ID}`))).failed).toBe(true);
-    await eventually(() => !existsSync(stored()), 'the corrupt copy removed', 5_000);
-    const after = await h.get(`/media/${ID}`);
-    expect(after.status).toBe(404);
-    expect((await after.json()).code).toBe('media_not_found');
-  });
+    it('streams at once and is checked as it streams, only the first time', async () => {
+      fake.deleteMedia(ID);
+      expect((await store.get(key))!.confirm).toBeInstanceOf(Function);
+      expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
+      expect((await store.get(key))!.confirm).toBeUndefined();
+      expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
+      expect(cacheOutcomes()).toEqual(['hit:store', 'hit:store']);
+      expect(tally.mismatches).toBe(0);
+    });
 
-  it('answers a range of a corrupt stored file from the CDN instead, checking the whole file before any byte', async () => {
-    await corrupt();
-    const res = await h.get(`/media/${ID}`, { headers: { range: 'bytes=1000-1999' } });
-    expect(res.status).toBe(206);
-    expectSameBytes(await bodyBytes(res), photo.subarray(1000, 2000));
-    expect(mismatchLogged()).toBeDefined();
-    expect(fake.count('cdn', ID)).toBeGreaterThanOrEqual(2);
-  });
+    for (const range of [undefined, 'bytes=0-']) {
+      it(`when corrupt, is cut off before its last byte, removed, and downloaded again next time (${range ?? 'no range'})`, async () => {
+        await corrupt();
+        const bad = await h.get(`/media/${ID}`, range ? { headers: { range } } : {});
+        expect(bad.status).toBe(range ? 206 : 200);
+        const { received, failed } = await readOut(bad);
+        expect(failed).toBe(true);
+        expect(received).toBeLessThan(photo.byteLength);
+        expect(mismatchLogs()).toHaveLength(1);
+        expect(tally.mismatches).toBe(1);
+        await eventually(() => !existsSync(stored()), 'the corrupt copy removed', 5_000);
+        expectSameBytes(await bodyBytes(await h.get(`/media/${ID}`)), photo);
+        expect(fake.count('cdn', ID)).toBe(2);
+      });
+    }
 
-  it('answers a range of a good stored file once the whole file matched', async () => {
-    fake.deleteMedia(ID);
-    const res = await h.get(`/media/${ID}`, { headers: { range: 'bytes=1000-1999' } });
-    expect(res.status).toBe(206);
-    expectSameBytes(await bodyBytes(res), photo.subarray(1000, 2000));
-    expect((await store.get(key))!.confirm).toBeUndefined();
+    it('when corrupt inside a range asked for, answers the range from the CDN, checked before any byte', async () => {
+      await corrupt(1500);
+      const res = await h.get(`/media/${ID}`, { headers: { range: 'bytes=1000-1999' } });
+      expect(res.status).toBe(206);
+      expectSameBytes(await bodyBytes(res), photo.subarray(1000, 2000));
+      expect(cacheOutcomes()).not.toContain('hit:store');
+      expect(tally.mismatches).toBe(1);
+    });
+
+    it('answers ranges of a good file once the whole file matched, one check for the ranges that came together', async () => {
+      fake.deleteMedia(ID);
+      expect((await store.get(key))!.confirm).toBeInstanceOf(Function);
+      const [a, b] = await Promise.all([h.get(`/media/${ID}`, { headers: { range: 'bytes=1000-1999' } }), h.get(`/media/${ID}`, { headers: { range: 'bytes=5000-5099' } })]);
+      expectSameBytes(await bodyBytes(a!), photo.subarray(1000, 2000));
+      expectSameBytes(await bodyBytes(b!), photo.subarray(5000, 5100));
+      expect(opens.filter((r) => r === undefined)).toHaveLength(1);
+      expect((await store.get(key))!.confirm).toBeUndefined();
+    });
   });
 });
