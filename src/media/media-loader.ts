@@ -81,8 +81,9 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   const metrics = deps.metrics ?? noopMetrics;
   const retainAllBytes = Math.max(RETAIN_ALL_MIN_BYTES, deps.config.cacheMaxItemBytes);
   const running = new Map<string, Promise<SharedDownload<TierCopy>>>();
-  // Keys being copied into earlier tiers: a burst of store hits on one file copies it once.
-  const promoting = new Set<string>();
+  // Copies into earlier tiers under way: a burst of store hits on one file copies (and checks) it
+  // once, and every hit of the burst that awaits the copy gets its outcome.
+  const promoting = new Map<string, Promise<Promotion>>();
   const checked = createCheckedReader({ cache: deps.cache, createSha256: deps.createSha256, metrics, logger: deps.logger });
 
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
@@ -250,15 +251,13 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       return download.done;
     },
 
-    async promote(key, found, background) {
+    promote(key, found, background) {
       const path = keyPath(key);
-      if (promoting.has(path)) return undefined;
-      promoting.add(path);
-      try {
-        return await copyIntoEarlierTiers(key, found, background);
-      } finally {
-        promoting.delete(path);
-      }
+      const underWay = promoting.get(path);
+      if (underWay) return underWay;
+      const copy = copyIntoEarlierTiers(key, found, background).finally(() => promoting.delete(path));
+      promoting.set(path, copy);
+      return copy;
     },
 
     openHit: (key, found, range, background) => checked.open(key, found, range, background),

@@ -30,6 +30,9 @@ describe('stored copies this process did not write', () => {
   let tally = { mismatches: 0 };
   /** Every open of a stored file (undefined: the whole file), through the tier the proxy reads. */
   let opens: Array<ByteRange | undefined> = [];
+  /** When set, a whole-file open waits until the store was asked this many times (requests arrived). */
+  let holdWholeUntilAsked: { readonly asks: number; readonly release: Promise<void>; arrived(): void } | undefined;
+  let asks = 0;
   const stored = () => join(temp.root, 'default', ID);
 
   /** The store as the proxy sees it, recording each open of a hit. */
@@ -37,7 +40,18 @@ describe('stored copies this process did not write', () => {
     ...over,
     get: async (k) => {
       const hit = await over.get(k);
-      return hit && ({ ...hit, open: (range) => (opens.push(range), hit.open(range)) } satisfies TierHit);
+      if (++asks >= (holdWholeUntilAsked?.asks ?? 0)) holdWholeUntilAsked?.arrived();
+      return (
+        hit &&
+        ({
+          ...hit,
+          open: async (range) => {
+            opens.push(range);
+            if (range === undefined) await holdWholeUntilAsked?.release;
+            return hit.open(range);
+          },
+        } satisfies TierHit)
+      );
     },
   });
   const proxyOver = (over: DirectoryStore, env: Record<string, string>) => {
@@ -54,6 +68,8 @@ describe('stored copies this process did not write', () => {
     store = await openDirectoryStore({ root: temp.root, maxBytes: 10_000_000, maxAgeMs: 0, clock: new ManualClock(), logger: silentLogger, sweepIntervalMs: 0 });
     h = await proxyOver(store, env);
     opens = [];
+    asks = 0;
+    holdWholeUntilAsked = undefined;
   }
 
   beforeEach(async () => {
@@ -92,6 +108,13 @@ describe('stored copies this process did not write', () => {
     }
   }
 
+  /** Holds whole-file opens until the store has been asked `count` more times than so far. */
+  function holdUntilAsked(count: number): void {
+    let arrived = () => {};
+    const release = new Promise<void>((resolve) => (arrived = resolve));
+    holdWholeUntilAsked = { asks: asks + count, release, arrived };
+  }
+
   const mismatchLogs = () => h.logEntries().filter((e) => e.msg === 'stored copy did not match its sha256; removed, never served whole');
   const cacheOutcomes = () => h.logEntries().filter((e) => e.msg === 'request').map((e) => e.cache);
 
@@ -121,6 +144,16 @@ describe('stored copies this process did not write', () => {
       expect(fake.count('cdn', ID)).toBe(2);
     });
 
+    it('when corrupt, answers a burst of first requests from upstream, checked and reported once', async () => {
+      await corrupt();
+      holdUntilAsked(3);
+      const answers = await Promise.all([1, 2, 3].map(() => h.get(`/media/${ID}`)));
+      for (const res of answers) expectSameBytes(await bodyBytes(res), photo);
+      expect(opens).toEqual([undefined]);
+      expect(tally.mismatches).toBe(1);
+      expect(mismatchLogs()).toHaveLength(1);
+    });
+
     it('when corrupt and Meta forgot the id, answers 404 rather than a byte of it', async () => {
       await corrupt();
       fake.deleteMedia(ID);
@@ -132,7 +165,7 @@ describe('stored copies this process did not write', () => {
   });
 
   describe('a file too large for memory', () => {
-    beforeEach(() => restartedWith({ CACHE_MAX_BYTES: '0' }));
+    beforeEach(() => restartedWith({ CACHE_MAX_ITEM_BYTES: String(photo.byteLength - 1) }));
 
     it('streams at once and is checked as it streams, only the first time', async () => {
       fake.deleteMedia(ID);
@@ -172,6 +205,8 @@ describe('stored copies this process did not write', () => {
     it('answers ranges of a good file once the whole file matched, one check for the ranges that came together', async () => {
       fake.deleteMedia(ID);
       expect((await store.get(key))!.confirm).toBeInstanceOf(Function);
+      // The first range's check reads nothing until the second range has asked the store too.
+      holdUntilAsked(2);
       const [a, b] = await Promise.all([h.get(`/media/${ID}`, { headers: { range: 'bytes=1000-1999' } }), h.get(`/media/${ID}`, { headers: { range: 'bytes=5000-5099' } })]);
       expectSameBytes(await bodyBytes(a!), photo.subarray(1000, 2000));
       expectSameBytes(await bodyBytes(b!), photo.subarray(5000, 5100));
