@@ -27,6 +27,15 @@ export function safeContentType(mime: string): string {
 }
 
 /**
+ * A Content-Type this proxy could have written: what safeContentType leaves as it is. Every store
+ * checks the type it reads back with this, so a copy written by anything else (a tampered header, a
+ * store copied in) is a miss rather than a header it would send as found.
+ */
+export function isSafeContentType(mime: string): boolean {
+  return mime !== '' && safeContentType(mime) === mime;
+}
+
+/**
  * Types a browser shows inline without running anything. Everything else (text/html, image/svg+xml,
  * xml, xhtml, office documents, unknown types) is sent as an attachment so that a document a customer
  * sent cannot execute on the proxy's origin.

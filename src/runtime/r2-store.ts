@@ -1,6 +1,6 @@
 import { keyPath, type Background, type ByteRange, type MediaKey, type MediaMeta, type StoreTier, type TierHit, type TierWriter } from '../cache/media-tier.js';
 import { toHex, SHA256_HEX } from '../hash.js';
-import { safeContentType } from '../http/media-headers.js';
+import { isSafeContentType } from '../http/media-headers.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
 import { withTimeout } from '../with-timeout.js';
@@ -84,8 +84,7 @@ function readMeta(key: MediaKey, object: R2Object): MediaMeta | undefined {
   } catch {
     return undefined;
   }
-  // Stored only after safeContentType; anything else was not written by this proxy.
-  if (mimeType === '' || safeContentType(mimeType) !== mimeType) return undefined;
+  if (!isSafeContentType(mimeType)) return undefined;
   // The digest R2 checked at put time, when it has one, must be the one the metadata claims.
   const checked = object.checksums.sha256;
   if (checked !== undefined && toHex(checked) !== sha256) return undefined;

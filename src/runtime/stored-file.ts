@@ -1,5 +1,6 @@
 import type { MediaMeta } from '../cache/media-tier.js';
 import { SHA256_HEX } from '../hash.js';
+import { isSafeContentType } from '../http/media-headers.js';
 
 /**
  * The directory store's file format: the metadata and the bytes in one file, so one rename makes both
@@ -49,7 +50,7 @@ export function decodeHeader(first: Uint8Array, fileBytes: number, expect: { rea
   const h = parsed as Record<string, unknown>;
   const dataOffset = PREAMBLE_BYTES + length;
   if (h.account !== expect.account || h.id !== expect.id) return undefined;
-  if (typeof h.mimeType !== 'string' || h.mimeType === '' || typeof h.sha256 !== 'string' || !SHA256_HEX.test(h.sha256)) return undefined;
+  if (typeof h.mimeType !== 'string' || !isSafeContentType(h.mimeType) || typeof h.sha256 !== 'string' || !SHA256_HEX.test(h.sha256)) return undefined;
   if (typeof h.size !== 'number' || !Number.isSafeInteger(h.size) || h.size < 0 || dataOffset + h.size !== fileBytes) return undefined;
   return { account: expect.account, meta: { id: expect.id, mimeType: h.mimeType, sha256: h.sha256, size: h.size }, dataOffset };
 }

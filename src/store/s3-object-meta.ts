@@ -1,5 +1,6 @@
 import type { MediaMeta } from '../cache/media-tier.js';
 import { SHA256_HEX } from '../hash.js';
+import { isSafeContentType } from '../http/media-headers.js';
 
 /**
  * What an S3 object carries besides its bytes, so a HEAD alone rebuilds MediaMeta and can tell a
@@ -37,6 +38,6 @@ export function parseMetaHeaders(id: string, headers: Headers): MediaMeta | unde
   } catch {
     return undefined;
   }
-  if (mimeType === '' || !/^[\x21-\x7e][\x20-\x7e]*$/.test(mimeType)) return undefined;
+  if (!isSafeContentType(mimeType)) return undefined;
   return { id, mimeType, sha256, size: Number(sizeRaw) };
 }

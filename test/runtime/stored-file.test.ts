@@ -67,6 +67,10 @@ describe('stored file header', () => {
       'null',
       { ...fields, mimeType: '' },
       { ...fields, mimeType: 7 },
+      // Types the proxy never writes (it stores safeContentType's output): a header it would send as found.
+      { ...fields, mimeType: 'text/html\r\nx-injected: 1' },
+      { ...fields, mimeType: 'IMAGE/JPEG' },
+      { ...fields, mimeType: 'text/html; charset=<script>' },
       { ...fields, sha256: 'AB'.repeat(32) },
       { ...fields, sha256: 'ab'.repeat(31) },
       { ...fields, size: -1 },

@@ -198,13 +198,21 @@ describe('S3 store over real HTTP to a fake S3', () => {
       etag: '"x"',
     });
     fake.objects.set('media/default/2', { bytes: Buffer.from('hello'), headers: { 'content-type': 'text/plain' }, etag: '"y"' });
+    // Whole and consistent, but with a type the proxy never stores (it keeps safeContentType's output).
+    const hello = Buffer.from('hello');
+    fake.objects.set('media/default/3', {
+      bytes: hello,
+      headers: { 'content-type': 'text/html', 'x-amz-meta-sha256': sha256Hex(hello), 'x-amz-meta-size': '5', 'x-amz-meta-mime-type': encodeURIComponent('text/html; charset=<script>') },
+      etag: '"z"',
+    });
     const { store, lines, evictions } = storeOn(fake);
     expect(await store.get(photo.key)).toBeUndefined();
     expect(await store.get({ account: 'default', id: '2' })).toBeUndefined();
-    expect(evictions).toEqual(['malformed', 'malformed']);
+    expect(await store.get({ account: 'default', id: '3' })).toBeUndefined();
+    expect(evictions).toEqual(['malformed', 'malformed', 'malformed']);
     expect(fake.objects.size).toBe(0);
-    expect(fake.requests.filter((r) => r.method === 'DELETE')).toHaveLength(2);
-    expect(lines.filter((l) => l.msg === 'store entry malformed; removed')).toHaveLength(2);
+    expect(fake.requests.filter((r) => r.method === 'DELETE')).toHaveLength(3);
+    expect(lines.filter((l) => l.msg === 'store entry malformed; removed')).toHaveLength(3);
   });
 
   it('sends a session token as x-amz-security-token, signed', async () => {
