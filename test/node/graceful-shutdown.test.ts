@@ -87,7 +87,9 @@ function tryConnect(port: number): Promise<string | undefined> {
 async function refusedEventually(port: number): Promise<string | undefined> {
   for (let i = 0; i < 100; i++) {
     const code = await tryConnect(port);
-    if (code !== undefined) return code;
+    // ECONNRESET: the kernel had queued this connection just as the listener closed, and reset it.
+    // Not served either, but not yet the refusal this waits for: try again.
+    if (code !== undefined && code !== 'ECONNRESET') return code;
     await new Promise((r) => setTimeout(r, 20));
   }
   return undefined;
