@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ConfigError } from './config/env-readers.js';
 
 /**
  * The WhatsApp business accounts one proxy serves. Each has its own system-user token (Graph and the
