@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
-import { createCallerTokenVerifier, grantCovers, type CallerGrant, type VerifyCallerToken } from './auth/verify-caller-token.js';
+import { createCallerTokenVerifier, type VerifyCallerToken } from './auth/verify-caller-token.js';
 import { MediaCache } from './cache/media-cache.js';
 import { createMemoryTier, type MemoryTier } from './cache/memory-tier.js';
 import { inlineBackground, type Background, type MediaTier, type StoreTier } from './cache/media-tier.js';
@@ -11,18 +11,17 @@ import { ProxyError, isProxyError } from './errors.js';
 import { createMediaResolver } from './graph/resolve-media.js';
 import type { CreateSha256 } from './hash.js';
 import { BASE_HEADERS } from './http/media-headers.js';
-import type { MediaAsk } from './http/media-responder.js';
 import { answerMetrics, type ScrapeMetrics } from './http/metrics-endpoint.js';
-import { bearerToken } from './http/bearer-token.js';
 import { mountIngestion } from './http/ingest-routes.js';
+import { registerMediaRoutes } from './http/media-routes.js';
+import type { ProxyEnv } from './http/proxy-env.js';
 import { createTierIngestor } from './ingest/media-ingestor.js';
 import { createSignatureVerifier, type VerifySignature } from './ingest/webhook-signature.js';
 import type { Ingestion, IngestionOptions } from './ingest/ingestion.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type AccountUpstream, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
-import { isValidMediaId } from './media/media-id.js';
-import { createMediaServer, type CacheOutcome } from './media/serve-media.js';
+import { createMediaServer } from './media/serve-media.js';
 import { noopMetrics, type Metrics } from './metrics.js';
 import type { Fetch } from './upstream/fetch-upstream.js';
 
@@ -55,17 +54,8 @@ export interface AppDeps extends IngestionOptions {
   readonly withKnownLength?: WithKnownLength;
 }
 
-type Env = {
-  Variables: {
-    requestId: string;
-    cache: CacheOutcome | undefined;
-    /** Content-Length of the answer when the handler knows it, so the log need not read c.res.headers. */
-    bytes: number | undefined;
-  };
-};
-
 export interface ProxyApp extends Ingestion {
-  readonly app: Hono<Env>;
+  readonly app: Hono<ProxyEnv>;
   readonly memory: MemoryTier;
   readonly loader: MediaLoader;
   /** Replace its accounts to reload them (SIGHUP on Node). */
@@ -76,9 +66,6 @@ export interface ProxyApp extends Ingestion {
 interface AccountServices extends AccountUpstream {
   readonly verifySignature: VerifySignature | undefined;
 }
-
-/** OAuth-style scope a caller token needs for DELETE /media/:id. */
-export const DELETE_SCOPE = 'media:delete';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const BASE_HEADERS_ENTRIES = Object.entries(BASE_HEADERS);
@@ -120,7 +107,7 @@ export function createApp(deps: AppDeps): ProxyApp {
   const serveMedia = createMediaServer({ config, cache, account, loader, metrics, withKnownLength: deps.withKnownLength });
   const verifyCallerToken: VerifyCallerToken = createCallerTokenVerifier(config.auth, { fetch: deps.fetch, clock });
 
-  const app = new Hono<Env>();
+  const app = new Hono<ProxyEnv>();
   const corsEnabled = config.corsOrigins.length > 0;
   const mediaMethods = corsEnabled ? 'GET, HEAD, DELETE, OPTIONS' : 'GET, HEAD, DELETE';
 
@@ -186,7 +173,7 @@ export function createApp(deps: AppDeps): ProxyApp {
    * the middleware below sends everything else here too (an aborted fetch rejects with the abort
    * reason, which @hono/node-server sets to a string when the client disconnects).
    */
-  function answerError(error: unknown, c: Context<Env>): Response {
+  function answerError(error: unknown, c: Context<ProxyEnv>): Response {
     const requestId = c.get('requestId');
     const extra = { 'x-request-id': requestId };
     // Whatever failed after the caller left failed because it left (its aborted signal cancels the
@@ -231,60 +218,9 @@ export function createApp(deps: AppDeps): ProxyApp {
     knowsAccount: (name) => accounts.get(name) !== undefined,
   });
 
-  /** The caller's grant for this media id: a valid token whose `media` claim covers the id. */
-  async function authorize(c: Context<Env>): Promise<{ grant: CallerGrant; id: string }> {
-    const token = callerToken(c);
-    if (token === undefined) throw new ProxyError('unauthorized', { detail: 'send Authorization: Bearer <token> or ?token=' });
-    const grant = await verifyCallerToken(token);
-    const id = c.req.param('id') ?? '';
-    if (!isValidMediaId(id)) throw new ProxyError('invalid_media_id');
-    if (!grantCovers(grant, id)) throw new ProxyError('forbidden');
-    return { grant, id };
-  }
-
-  app.get('/media/:id', async (c) => {
-    const requestId = c.get('requestId');
-    const { grant, id } = await authorize(c);
-
-    const ask: MediaAsk = {
-      head: c.req.method === 'HEAD',
-      download: c.req.query('download') === '1',
-      ifNoneMatch: c.req.header('if-none-match') ?? null,
-      range: c.req.header('range') ?? null,
-      ifRange: c.req.header('if-range') ?? null,
-    };
-    const served = await serveMedia({ account: grant.account, id }, ask, () => c.req.raw.signal, background(c), requestId, { 'x-request-id': requestId });
-    c.set('cache', served.cache);
-    c.set('bytes', served.bytes);
-    return served.response;
-  });
-
-  // Erasure: every tier this proxy reaches (memory, store, this location's edge cache), and any copy
-  // a running download was about to keep. 204 also when nothing was there.
-  app.delete('/media/:id', async (c) => {
-    const { grant, id } = await authorize(c);
-    if (!grant.scope.has(DELETE_SCOPE)) throw new ProxyError('insufficient_scope', { detail: `the token needs the ${DELETE_SCOPE} scope` });
-    const key = { account: grant.account, id };
-    account(key.account);
-    loader.forget(key);
-    await cache.delete(key, background(c));
-    logger.info({ requestId: c.get('requestId'), mediaId: id, account: key.account }, 'media erased');
-    return new Response(null, { status: 204, headers: { 'x-request-id': c.get('requestId') } });
-  });
-
-  app.all('/media/:id', () => {
-    throw new ProxyError('method_not_allowed', { headers: { allow: mediaMethods } });
-  });
+  registerMediaRoutes(app, { verifyCallerToken, serveMedia, loader, cache, account, background, logger, allowedMethods: mediaMethods });
 
   return { app, memory, loader, accounts, ...ingestion };
-}
-
-/** `Authorization: Bearer <jwt>` first; `?token=` for <img src> and <video src>, which cannot send headers. */
-function callerToken(c: Context): string | undefined {
-  const authorization = c.req.header('authorization');
-  if (authorization !== undefined) return bearerToken(authorization);
-  const query = c.req.query('token');
-  return query === undefined || query === '' ? undefined : query;
 }
 
 /**
