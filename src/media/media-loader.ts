@@ -9,6 +9,7 @@ import { noopMetrics, type Metrics } from '../metrics.js';
 import type { UpstreamResponse } from '../upstream/fetch-upstream.js';
 import { downloadMedia, type DownloadDeps } from './download-media.js';
 import { createCheckedReader } from './checked-read.js';
+import { createPromoter, type Promotion } from './promote-hit.js';
 import { guardBody } from './guard-body.js';
 import { SharedDownload, type DownloadOutcome } from './shared-download.js';
 
@@ -66,12 +67,6 @@ export interface MediaLoader {
   drain(): Promise<void>;
 }
 
-/**
- * What promote did: copied the file (its checked bytes), found the copy corrupt (removed), or nothing
- * (no earlier tier takes it, a copy is already being taken, or it is unreadable just now).
- */
-export type Promotion = { readonly bytes: Uint8Array<ArrayBuffer> } | 'corrupt' | undefined;
-
 /** Files up to this size keep every chunk while downloading, so late joiners replay from the start. */
 const RETAIN_ALL_MIN_BYTES = 16 * 1024 * 1024;
 /** Larger files: how far the download may run ahead of its slowest caller. */
@@ -81,10 +76,8 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
   const metrics = deps.metrics ?? noopMetrics;
   const retainAllBytes = Math.max(RETAIN_ALL_MIN_BYTES, deps.config.cacheMaxItemBytes);
   const running = new Map<string, Promise<SharedDownload<TierCopy>>>();
-  // Copies into earlier tiers under way: a burst of store hits on one file copies (and checks) it
-  // once, and every hit of the burst that awaits the copy gets its outcome.
-  const promoting = new Map<string, Promise<Promotion>>();
   const checked = createCheckedReader({ cache: deps.cache, createSha256: deps.createSha256, metrics, logger: deps.logger });
+  const promote = createPromoter({ cache: deps.cache, checked, logger: deps.logger });
 
   /** Opens the download; when the CDN rejects the URL, resolves the id again and retries once. */
   async function openDownload(key: MediaKey, media: ResolvedMedia, range: ByteRange | undefined, signal?: AbortSignal) {
@@ -200,30 +193,6 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
     return { media: current, body: known(guarded(current, upstream, range === undefined, expected, requestId), expected), source: 'stream' };
   }
 
-  /** See MediaLoader.promote. */
-  async function copyIntoEarlierTiers(key: MediaKey, found: CacheHit, background: Background): Promise<Promotion> {
-    const { hit } = found;
-    const writers = deps.cache.writers(key, hit.meta, background, found.index);
-    if (writers.length === 0) return undefined;
-    let bytes = hit.bytes;
-    if (bytes === undefined) {
-      try {
-        bytes = await checked.read(key, found, background);
-      } catch (error) {
-        await Promise.all(writers.map((w) => w.abort(error)));
-        // A mismatch was logged and the copy removed by the check. Anything else (vanished, out of
-        // file handles, an I/O error) is not a reason to remove what may be a good copy; this caller
-        // was answered from the store anyway.
-        if (error instanceof ProxyError && error.code === 'integrity_mismatch') return 'corrupt';
-        deps.logger.warn({ mediaId: key.id, account: key.account, tier: found.tier, error: describeError(error) }, 'stored entry could not be copied into memory');
-        return undefined;
-      }
-    }
-    const whole = bytes;
-    await Promise.all(writers.map((w) => w.write(whole).then(() => w.commit()).catch(() => w.abort())));
-    return { bytes: whole };
-  }
-
   const known = (body: ReadableStream<Uint8Array>, length: number) => (deps.withKnownLength ? deps.withKnownLength(body, length) : body);
 
   return {
@@ -251,14 +220,7 @@ export function createMediaLoader(deps: MediaLoaderDeps): MediaLoader {
       return download.done;
     },
 
-    promote(key, found, background) {
-      const path = keyPath(key);
-      const underWay = promoting.get(path);
-      if (underWay) return underWay;
-      const copy = copyIntoEarlierTiers(key, found, background).finally(() => promoting.delete(path));
-      promoting.set(path, copy);
-      return copy;
-    },
+    promote,
 
     openHit: (key, found, range, background) => checked.open(key, found, range, background),
 
