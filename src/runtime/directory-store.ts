@@ -9,6 +9,7 @@ import { DirectoryIndex, type IndexEntry } from './directory-index.js';
 import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PREAMBLE_BYTES } from './stored-file.js';
 import { cleanTemporaryFiles, scanStore } from './directory-scan.js';
 import { fsyncDirectory } from './durable-fs.js';
+import { fileStream } from './file-stream.js';
 import { withoutPath } from './fs-error.js';
 
 export interface DirectoryStoreOptions {
@@ -32,7 +33,6 @@ export interface DirectoryStore extends StoreTier {
 
 /** Temporary files live inside the store's own directory: a rename across file systems is not atomic. */
 export const TEMP_DIR = '.tmp';
-const READ_CHUNK_BYTES = 512 * 1024;
 /** A served file's mtime is refreshed at most this often: one utimes per hour, not one per hit. */
 const TOUCH_EVERY_MS = 60 * 60_000;
 const MEDIA_ID = /^[0-9]{1,32}$/;
@@ -229,36 +229,4 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       });
     },
   };
-}
-
-/** Reads [start, end) of an open file as a pull-based stream; closes the file at the end or on cancel. */
-function fileStream(handle: FileHandle, start: number, end: number): ReadableStream<Uint8Array> {
-  let position = start;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          if (position >= end) {
-            await handle.close();
-            return controller.close();
-          }
-          const length = Math.min(READ_CHUNK_BYTES, end - position);
-          // Not zero-filled: the read overwrites it, and zeroing 512 KiB per chunk was a visible share of
-          // a store hit's CPU. Never from Node's shared pool (a short tail would), so the chunk's
-          // ArrayBuffer holds this file's bytes and nothing else.
-          const buffer = Buffer.allocUnsafeSlow(length);
-          const { bytesRead } = await handle.read(buffer, 0, length, position);
-          if (bytesRead === 0) throw new Error('stored file ended early');
-          position += bytesRead;
-          controller.enqueue(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
-        } catch (error) {
-          await handle.close().catch(() => {});
-          controller.error(error);
-        }
-      },
-      cancel: () => handle.close().catch(() => {}),
-    },
-    // One chunk read ahead, so the next disk read overlaps the socket write of this one.
-    { highWaterMark: 1 },
-  );
 }
