@@ -17,10 +17,11 @@ export interface IndexEntry {
   /** Read from the file's header on first use; the bytes behind an id never change. */
   meta?: MediaMeta;
   /**
-   * The bytes are known to match meta.sha256: this process wrote the file (its download matched), or
-   * read it whole and it matched. Until then a hit is checked as it is read.
+   * Set while the bytes are known to match meta.sha256 (this process wrote the file, or read it whole
+   * and it matched): the file's mtime then, as stat reports it. A rescan that finds another mtime (the
+   * file replaced or touched by another process) forgets it, and the next hit is checked again.
    */
-  verified?: boolean;
+  verifiedMtimeMs?: number;
 }
 
 /**
@@ -82,7 +83,7 @@ export class DirectoryIndex {
         ...entry,
         servedAt: Math.max(previous.servedAt, entry.servedAt),
         ...(previous.meta ? { meta: previous.meta } : {}),
-        ...(previous.verified ? { verified: true } : {}),
+        ...(previous.verifiedMtimeMs !== undefined && Math.abs(previous.verifiedMtimeMs - entry.mtimeMs) < 1 ? { verifiedMtimeMs: previous.verifiedMtimeMs } : {}),
       };
     });
     merged.sort((a, b) => a.servedAt - b.servedAt);

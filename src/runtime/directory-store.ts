@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyPath, type MediaKey, type StoreTier, type TierHit, type TierWriter } from '../cache/media-tier.js';
 import type { Clock } from '../clock.js';
@@ -119,16 +119,24 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     // The last service time outlives a restart as the mtime (atime is unreliable under relatime/noatime).
     if (now - entry.mtimeMs < TOUCH_EVERY_MS) return;
     entry.mtimeMs = now;
-    utimes(fileOf(path), now / 1000, now / 1000).catch(() => {});
+    utimes(fileOf(path), now / 1000, now / 1000).then(
+      // Our own touch: the bytes are the ones checked, under their new mtime.
+      () => void (entry.verifiedMtimeMs !== undefined && (entry.verifiedMtimeMs = now)),
+      () => {},
+    );
   }
 
   function hitOf(path: string, entry: IndexEntry & { meta: NonNullable<IndexEntry['meta']> }): TierHit {
     const dataOffset = entry.fileBytes - entry.meta.size;
+    const unchecked = entry.verifiedMtimeMs === undefined;
+    // The mtime of the file a whole read of this hit opened: what a confirm vouches for.
+    let readMtimeMs: number | undefined;
     return {
       meta: entry.meta,
-      ...(entry.verified ? {} : { confirm: () => void (entry.verified = true) }),
+      ...(unchecked ? { confirm: () => void (readMtimeMs !== undefined && (entry.verifiedMtimeMs = readMtimeMs)) } : {}),
       open: async (range) => {
         const handle = await open(fileOf(path), 'r').catch((error: unknown) => Promise.reject(withoutPath(error)));
+        if (unchecked && range === undefined) readMtimeMs = (await handle.stat().catch(() => undefined))?.mtimeMs;
         const start = dataOffset + (range?.start ?? 0);
         const end = dataOffset + (range ? range.end + 1 : entry.meta.size);
         return fileStream(handle, start, end);
@@ -215,7 +223,9 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         }
         await rename(temp, fileOf(path));
         await fsyncDirectory(dir);
-        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta, verified: true });
+        // Unreadable just now (evicted at once by another process): the next hit checks it instead.
+        const verifiedMtimeMs = (await stat(fileOf(path)).catch(() => undefined))?.mtimeMs;
+        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta, verifiedMtimeMs });
         await evict();
       }
     },

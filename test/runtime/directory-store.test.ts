@@ -272,13 +272,44 @@ describe('directory store', () => {
     const restarted = await open();
     const found = (await restarted.get(key('711')))!;
     expect(found.confirm).toBeInstanceOf(Function);
+    // A confirm vouches for the file a whole read opened: none yet, nothing confirmed.
     found.confirm!();
+    expect((await restarted.get(key('711')))!.confirm).toBeInstanceOf(Function);
+    const read = (await restarted.get(key('711')))!;
+    expect(same(await chunksOf(read), bytes)).toBe(true);
+    read.confirm!();
     expect((await restarted.get(key('711')))!.confirm).toBeUndefined();
     await restarted.sweep();
     expect((await restarted.get(key('711')))!.confirm).toBeUndefined();
     // Written by another process sharing the directory: unconfirmed here too.
     await put(writer, '712', bytes);
     expect((await restarted.get(key('712')))!.confirm).toBeInstanceOf(Function);
+  });
+
+  it('forgets that a file was checked when a rescan finds it changed on disk, even at the same size', async () => {
+    const bytes = makeBytes(50_000, 10);
+    const store = await open();
+    await put(store, '713', bytes);
+    await store.sweep();
+    expect((await store.get(key('713')))!.confirm).toBeUndefined();
+    // Replaced behind its back with other bytes of the same length (a store copied in over it).
+    const file = await readFile(stored('713'));
+    file.writeUInt8(file.readUInt8(file.byteLength - 1) ^ 0xff, file.byteLength - 1);
+    await writeFile(stored('713'), file);
+    await utimes(stored('713'), new Date(Date.now() - DAY), new Date(Date.now() - DAY));
+    await store.sweep();
+    expect((await store.get(key('713')))!.confirm).toBeInstanceOf(Function);
+  });
+
+  it('keeps a check across its own hourly touch of the mtime', async () => {
+    const bytes = makeBytes(50_000, 11);
+    const store = await open();
+    await put(store, '714', bytes);
+    clock.advance(2 * HOUR);
+    await store.get(key('714'));
+    await eventually(async () => Math.abs((await stat(stored('714'))).mtimeMs - clock.now()) < 1, 'the touch written', 5_000);
+    await store.sweep();
+    expect((await store.get(key('714')))!.confirm).toBeUndefined();
   });
 
   it('starts on 20,000 stored files within a few seconds', async () => {
