@@ -16,12 +16,22 @@ export interface IndexEntry {
   mtimeMs: number;
   /** Read from the file's header on first use; the bytes behind an id never change. */
   meta?: MediaMeta;
+  /** The file's identity (identityOf) as the scan that found it saw it. */
+  identity?: string;
   /**
    * Set while the bytes are known to match meta.sha256 (this process wrote the file, or read it whole
-   * and it matched): the file's mtime then, as stat reports it. A rescan that finds another mtime (the
-   * file replaced or touched by another process) forgets it, and the next hit is checked again.
+   * and it matched): the file's identity then. A rescan that finds another identity (the file
+   * replaced, rewritten or touched by anything else) forgets it, and the next hit is checked again.
    */
-  verifiedMtimeMs?: number;
+  verifiedIdentity?: string;
+}
+
+/**
+ * What changes whenever anything writes, replaces, renames or touches a file: its inode and its
+ * ctime, which no user call can set back (`cp -p` and `rsync -a` restore an mtime, not a ctime).
+ */
+export function identityOf(stats: { readonly ino: number; readonly ctimeMs: number }): string {
+  return `${stats.ino}:${stats.ctimeMs}`;
 }
 
 /**
@@ -73,18 +83,18 @@ export class DirectoryIndex {
 
   /**
    * Replaces the whole index with a fresh scan (sorted oldest first), keeping what this process
-   * already knew about the files that are still there.
+   * already knew about the files that are still there. A known file keeps its entry object, so a
+   * check or a touch that ends after the scan still lands on the entry the index holds.
    */
   replace(scanned: readonly IndexEntry[]): void {
     const merged = scanned.map((entry) => {
       const previous = this.entries.get(entry.key);
       if (previous === undefined || previous.fileBytes !== entry.fileBytes) return entry;
-      return {
-        ...entry,
-        servedAt: Math.max(previous.servedAt, entry.servedAt),
-        ...(previous.meta ? { meta: previous.meta } : {}),
-        ...(previous.verifiedMtimeMs !== undefined && Math.abs(previous.verifiedMtimeMs - entry.mtimeMs) < 1 ? { verifiedMtimeMs: previous.verifiedMtimeMs } : {}),
-      };
+      previous.servedAt = Math.max(previous.servedAt, entry.servedAt);
+      previous.mtimeMs = entry.mtimeMs;
+      previous.identity = entry.identity;
+      if (previous.verifiedIdentity !== entry.identity) delete previous.verifiedIdentity;
+      return previous;
     });
     merged.sort((a, b) => a.servedAt - b.servedAt);
     this.entries.clear();

@@ -1,7 +1,7 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import type { IndexEntry } from './directory-index.js';
+import { identityOf, type IndexEntry } from './directory-index.js';
 import { isProcessAlive } from './durable-fs.js';
 
 /** Files stat'ed at once while scanning: 20,000 stored files take well under a second. */
@@ -23,7 +23,7 @@ export async function scanStore(root: string, account: RegExp, mediaId: RegExp):
       const batch = ids.slice(i, i + SCAN_CONCURRENCY);
       const stats = await Promise.all(batch.map((id) => stat(join(root, name, id)).catch(() => undefined)));
       stats.forEach((st, n) => {
-        if (st?.isFile()) found.push({ key: `${name}/${batch[n]!}`, fileBytes: st.size, servedAt: st.mtimeMs, mtimeMs: st.mtimeMs });
+        if (st?.isFile()) found.push({ key: `${name}/${batch[n]!}`, fileBytes: st.size, servedAt: st.mtimeMs, mtimeMs: st.mtimeMs, identity: identityOf(st) });
       });
     }
   }

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keyPath, type MediaKey, type StoreTier, type TierHit, type TierWriter } from '../cache/media-tier.js';
 import type { Clock } from '../clock.js';
 import { describeError, type Logger } from '../logger.js';
 import { noopMetrics, type Metrics } from '../metrics.js';
-import { DirectoryIndex, type IndexEntry } from './directory-index.js';
+import { DirectoryIndex, identityOf, type IndexEntry } from './directory-index.js';
 import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PREAMBLE_BYTES } from './stored-file.js';
 import { cleanTemporaryFiles, scanStore } from './directory-scan.js';
 import { fsyncDirectory } from './durable-fs.js';
 import { fileStream } from './file-stream.js';
+import { persistServiceTime } from './service-time.js';
 import { withoutPath } from './fs-error.js';
 
 export interface DirectoryStoreOptions {
@@ -119,24 +120,23 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
     // The last service time outlives a restart as the mtime (atime is unreliable under relatime/noatime).
     if (now - entry.mtimeMs < TOUCH_EVERY_MS) return;
     entry.mtimeMs = now;
-    utimes(fileOf(path), now / 1000, now / 1000).then(
-      // Our own touch: the bytes are the ones checked, under their new mtime.
-      () => void (entry.verifiedMtimeMs !== undefined && (entry.verifiedMtimeMs = now)),
-      () => {},
-    );
+    void persistServiceTime(fileOf(path), entry, now);
   }
 
   function hitOf(path: string, entry: IndexEntry & { meta: NonNullable<IndexEntry['meta']> }): TierHit {
     const dataOffset = entry.fileBytes - entry.meta.size;
-    const unchecked = entry.verifiedMtimeMs === undefined;
-    // The mtime of the file a whole read of this hit opened: what a confirm vouches for.
-    let readMtimeMs: number | undefined;
+    const unchecked = entry.verifiedIdentity === undefined;
+    // The identity of the file a whole read of this hit opened: what a confirm vouches for.
+    let readIdentity: string | undefined;
     return {
       meta: entry.meta,
-      ...(unchecked ? { confirm: () => void (readMtimeMs !== undefined && (entry.verifiedMtimeMs = readMtimeMs)) } : {}),
+      ...(unchecked ? { confirm: () => void (readIdentity !== undefined && (entry.verifiedIdentity = readIdentity)) } : {}),
       open: async (range) => {
         const handle = await open(fileOf(path), 'r').catch((error: unknown) => Promise.reject(withoutPath(error)));
-        if (unchecked && range === undefined) readMtimeMs = (await handle.stat().catch(() => undefined))?.mtimeMs;
+        if (unchecked && range === undefined) {
+          const stats = await handle.stat().catch(() => undefined);
+          readIdentity = stats && identityOf(stats);
+        }
         const start = dataOffset + (range?.start ?? 0);
         const end = dataOffset + (range ? range.end + 1 : entry.meta.size);
         return fileStream(handle, start, end);
@@ -215,7 +215,6 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         if (written !== meta.size) throw new RangeError(`${written} of ${meta.size} bytes`);
         const handle = await chain;
         await handle.sync();
-        await handle.close();
         const dir = join(root, key.account);
         if (!madeDirs.has(dir)) {
           await mkdir(dir, { recursive: true });
@@ -223,9 +222,11 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         }
         await rename(temp, fileOf(path));
         await fsyncDirectory(dir);
-        // Unreadable just now (evicted at once by another process): the next hit checks it instead.
-        const verifiedMtimeMs = (await stat(fileOf(path)).catch(() => undefined))?.mtimeMs;
-        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta, verifiedMtimeMs });
+        // Of the file as written and renamed (the rename moves its ctime), by its own handle: not of
+        // whatever another process may have renamed onto the path since.
+        const stats = await handle.stat().catch(() => undefined);
+        await handle.close();
+        index.add({ key: path, fileBytes: header.byteLength + meta.size, servedAt: clock.now(), mtimeMs: clock.now(), meta, ...(stats ? { verifiedIdentity: identityOf(stats) } : {}) });
         await evict();
       }
     },
