@@ -16,7 +16,7 @@ export interface IndexEntry {
   mtimeMs: number;
   /** Read from the file's header on first use; the bytes behind an id never change. */
   meta?: MediaMeta;
-  /** The file's identity (identityOf) as the scan that found it saw it. */
+  /** On a scan's result only: the file's identity (identityOf) as the scan saw it, to compare with verifiedIdentity. */
   identity?: string;
   /**
    * Set while the bytes are known to match meta.sha256 (this process wrote the file, or read it whole
@@ -92,7 +92,6 @@ export class DirectoryIndex {
       if (previous === undefined || previous.fileBytes !== entry.fileBytes) return entry;
       previous.servedAt = Math.max(previous.servedAt, entry.servedAt);
       previous.mtimeMs = entry.mtimeMs;
-      previous.identity = entry.identity;
       if (previous.verifiedIdentity !== entry.identity) delete previous.verifiedIdentity;
       return previous;
     });
