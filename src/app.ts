@@ -18,6 +18,7 @@ import type { ProxyEnv } from './http/proxy-env.js';
 import { createTierIngestor } from './ingest/media-ingestor.js';
 import { createSignatureVerifier, type VerifySignature } from './ingest/webhook-signature.js';
 import type { Ingestion, IngestionOptions } from './ingest/ingestion.js';
+import { loggablePath } from './http/loggable-path.js';
 import { jsonResponse, problemResponse } from './http/problem-response.js';
 import { describeError, type Logger } from './logger.js';
 import { createMediaLoader, type AccountUpstream, type MediaLoader, type WithKnownLength } from './media/media-loader.js';
@@ -221,15 +222,6 @@ export function createApp(deps: AppDeps): ProxyApp {
   registerMediaRoutes(app, { verifyCallerToken, serveMedia, loader, cache, account, background, logger, allowedMethods: mediaMethods });
 
   return { app, memory, loader, accounts, ...ingestion };
-}
-
-/**
- * The path as logged: a JWT pasted into a path (a client bug) is redacted like one in a query, and
- * the length is bounded so a hostile path cannot flood the log.
- */
-function loggablePath(path: string): string {
-  const redacted = path.replace(/[\w-]{10,}\.[\w-]{10,}(?:\.[\w-]*)?/g, '<redacted>');
-  return redacted.length > 256 ? `${redacted.slice(0, 256)}…` : redacted;
 }
 
 function contentLength(res: Response): number | undefined {
