@@ -20,6 +20,7 @@ export const ERRORS = {
   request_header_too_large: { status: 431, title: 'Request headers too large' },
   auth_unavailable: { status: 503, title: 'Caller token keys are temporarily unavailable' },
   queue_full: { status: 503, title: 'The prefetch queue is full; retry later' },
+  server_busy: { status: 503, title: 'The proxy is receiving too much at once; retry later' },
   upstream_rate_limited: { status: 503, title: 'WhatsApp rate limit reached; retry later' },
   upstream_auth_failed: { status: 502, title: 'The proxy could not authenticate to WhatsApp' },
   upstream_forbidden: { status: 502, title: 'The proxy is not permitted to read this media' },

@@ -1,19 +1,32 @@
 import { ProxyError } from '../errors.js';
 import { BodyTooLarge, readBounded } from '../upstream/read-bounded.js';
+import type { BodyBudget } from './body-budget.js';
+
+/** Seconds a caller is asked to wait when the body budget is spent. */
+const BUSY_RETRY_AFTER_SECONDS = 5;
 
 /**
  * A request body read whole but bounded: a Content-Length above `limit` is refused before a byte is
  * read, and since that header may lie or be absent (chunked), reading stops at the first chunk that
- * goes past `limit`, so at most `limit` bytes are ever held.
+ * goes past `limit`, so at most `limit` bytes are ever held. With a `budget`, the bytes also count
+ * against a total shared with the other requests reading at the same time, until this read ends; a
+ * chunk that does not fit fails the request with 503 (and Retry-After), the others go on.
  */
-export async function readRequestBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+export async function readRequestBody(request: Request, limit: number, budget?: BodyBudget): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(limit);
+  let taken = 0;
+  const take = budget && ((bytes: number) => {
+    if (!budget.take(bytes)) throw new ProxyError('server_busy', { retryAfter: BUSY_RETRY_AFTER_SECONDS, detail: 'too many request bodies are being received at once' });
+    taken += bytes;
+  });
   try {
-    return await readBounded(request.body, limit);
+    return await readBounded(request.body, limit, take);
   } catch (error) {
     if (error instanceof BodyTooLarge) throw tooLarge(limit);
     throw error;
+  } finally {
+    budget?.give(taken);
   }
 }
 

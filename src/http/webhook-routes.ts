@@ -8,11 +8,18 @@ import { extractMedia } from '../ingest/extract-media.js';
 import type { PrefetchIntake } from '../ingest/prefetch-job.js';
 import type { VerifySignature } from '../ingest/webhook-signature.js';
 import type { Logger } from '../logger.js';
+import { createBodyBudget, type BodyBudget } from './body-budget.js';
 import { jsonResponse, textResponse } from './problem-response.js';
 import { readRequestBody, parseJsonBody } from './read-request-body.js';
 
 /** Meta's deliveries are a few KiB; the issue sets the bound. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+/**
+ * All delivery bodies being read at once, together. They are read before their signature can be
+ * checked, so without a total anyone could hold 1 MiB per open connection (400 slow connections:
+ * +390 MB of RSS). 32 of the largest fit; Meta's few-KiB deliveries never come near it.
+ */
+export const MAX_WEBHOOK_BODIES_BYTES = 32 * MAX_WEBHOOK_BODY_BYTES;
 /** Meta sends a number; anything that could be markup is refused, never echoed. */
 const CHALLENGE = /^[0-9A-Za-z_-]{1,128}$/;
 
@@ -33,6 +40,7 @@ export interface WebhookRouteDeps {
  * when no secret is set; here it does not exist instead).
  */
 export function registerWebhookRoutes<E extends HonoEnv>(app: Hono<E>, deps: WebhookRouteDeps): void {
+  const bodies = createBodyBudget(MAX_WEBHOOK_BODIES_BYTES);
   for (const path of ['/webhooks/whatsapp', '/webhooks/whatsapp/:account']) {
     const accountOf = (c: Context): { account: string; verify: VerifySignature } => {
       const account = c.req.param('account') ?? DEFAULT_ACCOUNT;
@@ -53,7 +61,7 @@ export function registerWebhookRoutes<E extends HonoEnv>(app: Hono<E>, deps: Web
 
     app.post(path, (c) => {
       const { account, verify } = accountOf(c);
-      return receiveDelivery(c, account, verify, deps);
+      return receiveDelivery(c, account, verify, bodies, deps);
     });
 
     app.all(path, (c) => {
@@ -74,8 +82,8 @@ async function verifyTokenMatches(expected: string | undefined, given: string | 
  * retries slow or failing deliveries for days) and the downloads run after it. Nothing of the body
  * is ever logged: captions, names and phone numbers are personal data.
  */
-async function receiveDelivery(c: Context, account: string, verifySignature: VerifySignature, deps: WebhookRouteDeps): Promise<Response> {
-  const body = await readRequestBody(c.req.raw, MAX_WEBHOOK_BODY_BYTES);
+async function receiveDelivery(c: Context, account: string, verifySignature: VerifySignature, bodies: BodyBudget, deps: WebhookRouteDeps): Promise<Response> {
+  const body = await readRequestBody(c.req.raw, MAX_WEBHOOK_BODY_BYTES, bodies);
   if (!(await verifySignature(body, c.req.header('x-hub-signature-256')))) {
     deps.logger.warn({ account, signature: c.req.header('x-hub-signature-256') === undefined ? 'missing' : 'mismatch', bytes: body.byteLength }, 'webhook delivery refused: bad signature');
     throw new ProxyError('invalid_signature');

@@ -6,7 +6,8 @@ export class BodyTooLarge extends Error {
   override readonly name = 'BodyTooLarge';
 }
 
-export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+/** `onChunk` sees each chunk's length before it is kept, and may throw to stop the read. */
+export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, onChunk?: (bytes: number) => void): Promise<Uint8Array<ArrayBuffer>> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -17,6 +18,7 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
       if (done) break;
       total += value.byteLength;
       if (total > limit) throw new BodyTooLarge(`body exceeds ${limit} bytes`);
+      onChunk?.(value.byteLength);
       chunks.push(value);
     }
   } catch (error) {
