@@ -29,10 +29,14 @@ export interface MediaRoutesDeps {
 
 /** GET/HEAD and DELETE /media/:id, and 405 for any other method there. */
 export function registerMediaRoutes(app: Hono<ProxyEnv>, deps: MediaRoutesDeps): void {
-  /** The caller's grant for this media id: a valid token whose `media` claim covers the id. */
-  async function authorize(c: Context<ProxyEnv>): Promise<{ grant: CallerGrant; id: string }> {
-    const token = callerToken(c);
-    if (token === undefined) throw new ProxyError('unauthorized', { detail: 'send Authorization: Bearer <token> or ?token=' });
+  /**
+   * The caller's grant for this media id: a valid token whose `media` claim covers the id. `?token=`
+   * only where `query` allows it: it exists for <img src> and <video src>, and a token in a URL ends up
+   * in histories and proxy logs, so an erasure (a backend call, no such excuse) must use the header.
+   */
+  async function authorize(c: Context<ProxyEnv>, query: 'query' | 'header only'): Promise<{ grant: CallerGrant; id: string }> {
+    const token = query === 'query' ? callerToken(c) : bearerToken(c.req.header('authorization'));
+    if (token === undefined) throw new ProxyError('unauthorized', { detail: query === 'query' ? 'send Authorization: Bearer <token> or ?token=' : 'send Authorization: Bearer <token>' });
     const grant = await deps.verifyCallerToken(token);
     const id = c.req.param('id') ?? '';
     if (!isValidMediaId(id)) throw new ProxyError('invalid_media_id');
@@ -42,7 +46,7 @@ export function registerMediaRoutes(app: Hono<ProxyEnv>, deps: MediaRoutesDeps):
 
   app.get('/media/:id', async (c) => {
     const requestId = c.get('requestId');
-    const { grant, id } = await authorize(c);
+    const { grant, id } = await authorize(c, 'query');
 
     const ask: MediaAsk = {
       head: c.req.method === 'HEAD',
@@ -60,7 +64,7 @@ export function registerMediaRoutes(app: Hono<ProxyEnv>, deps: MediaRoutesDeps):
   // Erasure: every tier this proxy reaches (memory, store, this location's edge cache), and any copy
   // a running download was about to keep. 204 also when nothing was there.
   app.delete('/media/:id', async (c) => {
-    const { grant, id } = await authorize(c);
+    const { grant, id } = await authorize(c, 'header only');
     if (!grant.scope.has(DELETE_SCOPE)) throw new ProxyError('insufficient_scope', { detail: `the token needs the ${DELETE_SCOPE} scope` });
     const key = { account: grant.account, id };
     deps.account(key.account);

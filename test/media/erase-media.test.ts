@@ -51,6 +51,17 @@ describe('DELETE /media/:id', () => {
     expect(h.proxy.memory.entries).toBe(1);
   });
 
+  it('takes the token from the Authorization header only, never from ?token=', async () => {
+    const token = await h.token({ media: [ID], scope: 'media:delete' });
+    const res = await fetch(`${h.url}/media/${ID}?token=${token}`, { method: 'DELETE' });
+    expect(res.status).toBe(401);
+    expect((await res.json()).detail).toBe('send Authorization: Bearer <token>');
+    expect(h.proxy.memory.entries).toBe(1);
+    expect(await store.get(key)).toBeDefined();
+    // The same token in the header erases it.
+    expect((await h.get(`/media/${ID}`, { method: 'DELETE', token })).status).toBe(204);
+  });
+
   it('touches only the caller’s account', async () => {
     h.proxy.accounts.replace([
       { name: 'default', token: h.fake.token, appSecrets: [] },
