@@ -7,6 +7,7 @@
 export const ERRORS = {
   invalid_media_id: { status: 400, title: 'Media id must be digits only' },
   invalid_request: { status: 400, title: 'The request body is not what this endpoint accepts' },
+  malformed_request: { status: 400, title: 'The request is not well-formed HTTP' },
   unauthorized: { status: 401, title: 'A valid caller token is required' },
   invalid_signature: { status: 401, title: 'The webhook signature is missing or does not match' },
   forbidden: { status: 403, title: 'The caller token does not cover this media' },
@@ -16,6 +17,7 @@ export const ERRORS = {
   media_not_found: { status: 404, title: 'Media not found or expired' },
   not_found: { status: 404, title: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   request_header_too_large: { status: 431, title: 'Request headers too large' },
   auth_unavailable: { status: 503, title: 'Caller token keys are temporarily unavailable' },

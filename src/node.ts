@@ -14,6 +14,7 @@ import { loadDotEnv } from './runtime/node-env.js';
 import { createNodeSha256 } from './runtime/node-sha256.js';
 import { createPinoLogger } from './runtime/pino-logger.js';
 import { readAccounts } from './runtime/accounts-file.js';
+import { answerClientErrors } from './runtime/client-error.js';
 import { openNodeStore } from './runtime/node-store.js';
 import { createPrometheusMetrics } from './runtime/prometheus-metrics.js';
 import { VERSION } from './version.js';
@@ -91,6 +92,8 @@ if (prefetchQueue) {
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info({ address: info.address, port: info.port, version: VERSION, store: store?.kind ?? 'none', ...storeFill?.() }, `listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port}`);
 });
+
+answerClientErrors(server as Server, { logger, metrics: prometheus.metrics });
 
 process.on('unhandledRejection', (error) => logger.error({ error: describeError(error) }, 'unhandled rejection'));
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBytes } from '../support/fake-whatsapp.js';
 import { startHarness, type Harness } from '../support/proxy-harness.js';
-import { rawGet, rawRequest } from './raw-http.js';
+import { rawGet, rawRequest, type RawResponse } from './raw-http.js';
 
 const IMAGE = '1234567890123456';
 const image = makeBytes(10_000, 13);
@@ -131,10 +131,34 @@ describe('hostile requests over real HTTP', () => {
     for (const headers of [{ 'x-huge': 'a'.repeat(64 * 1024) }, Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`x-h${i}`, 'v'.repeat(20)])), { authorization: `Bearer ${'a'.repeat(100_000)}` }, { cookie: 'c='.repeat(20_000) }]) {
       const res = await rawRequest(h.url, rawGet(`/media/${IMAGE}`, headers));
       expect(res.status).toBe(431);
+      expectRefusal(res, 'request_header_too_large');
       await expectStillServing();
     }
     // Nothing but the normal requests in between reached upstream (served from memory).
     expect(h.fake.count('cdn')).toBe(cdnBefore);
+  });
+
+  /** What Node's parser refuses is answered as the app answers any refusal, and logged without the request. */
+  function expectRefusal(res: RawResponse, code: string): void {
+    const header = (name: string) => new RegExp(`\r\n${name}: ([^\r]*)(?:\r\n|$)`).exec(res.head)?.[1];
+    expect(header('content-type')).toBe('application/problem+json');
+    expect(header('x-content-type-options')).toBe('nosniff');
+    expect(header('connection')).toBe('close');
+    const requestId = header('x-request-id');
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(res.body)).toMatchObject({ code, status: res.status });
+    expect(h.logEntries().find((e) => e.requestId === requestId)).toMatchObject({ msg: 'request refused by the HTTP parser', code, status: res.status });
+  }
+
+  it.each([
+    ['a header line without a colon', 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n'],
+    ['an unknown method', 'BREW /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
+    ['both Content-Length and Transfer-Encoding', 'POST /webhooks/whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+  ])('answers 400 problem+json to %s, and stays up', async (_what, request) => {
+    const res = await rawRequest(h.url, request);
+    expect(res.status).toBe(400);
+    expectRefusal(res, 'malformed_request');
+    await expectStillServing();
   });
 
   it('answers a long query string: 431 past the header limit, normally below it; the query is never logged', async () => {

@@ -11,6 +11,8 @@ import { createApp, type AppDeps, type ProxyApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createJsonLogger } from '../../src/logger.js';
+import { noopMetrics } from '../../src/metrics.js';
+import { answerClientErrors } from '../../src/runtime/client-error.js';
 import { createNodeSha256 } from '../../src/runtime/node-sha256.js';
 import { FakeWhatsApp } from './fake-whatsapp.js';
 
@@ -64,11 +66,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const logs: string[] = [];
+  const logger = createJsonLogger(config.logLevel, (line) => logs.push(line));
   const proxy = createApp({
     config,
     fetch: globalThis.fetch,
     clock,
-    logger: createJsonLogger(config.logLevel, (line) => logs.push(line)),
+    logger,
     createSha256: createNodeSha256,
     version: '0.0.0-test',
     graphRetryBaseMs: 1,
@@ -77,6 +80,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const server = await new Promise<Server>((resolve) => {
     const s: ServerType = serve({ fetch: proxy.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
   });
+  // As src/node.ts does: what Node's parser refuses is answered like any other refusal.
+  answerClientErrors(server, { logger, metrics: options.deps?.metrics ?? noopMetrics });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
 

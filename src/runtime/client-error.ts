@@ -1,0 +1,47 @@
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ProxyError, type ErrorCode } from '../errors.js';
+import { problemResponse } from '../http/problem-response.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+
+/**
+ * Node's HTTP parser refuses some requests before any handler sees them (headers over 16 KiB, a
+ * malformed header line, an unknown method, a body that took longer than `requestTimeout`), and
+ * by default answers them with a bare status line. These answers are the app's instead: a
+ * problem+json body, nosniff, no-referrer, an X-Request-Id, a request log line and a count, so a
+ * browser whose cookies outgrew the limit sees the same kind of answer as any other refusal.
+ */
+export function answerClientErrors(server: Server, deps: { readonly logger: Logger; readonly metrics: Metrics }): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    void answer(error, socket, deps);
+  });
+}
+
+/** Node's own codes for these refusals (lib/_http_server.js socketOnError), mapped to ours. */
+function codeFor(error: NodeJS.ErrnoException): ErrorCode {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 'request_header_too_large';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  return 'malformed_request';
+}
+
+async function answer(error: NodeJS.ErrnoException, socket: Duplex, deps: { readonly logger: Logger; readonly metrics: Metrics }): Promise<void> {
+  // As Node does: answer only when nothing of a response has gone out on this connection yet (a
+  // keep-alive connection may be mid-answer), and never to a peer that reset it.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const requestId = crypto.randomUUID();
+  const refusal = new ProxyError(codeFor(error));
+  const response = problemResponse(refusal, { 'x-request-id': requestId, connection: 'close' });
+  const body = new Uint8Array(await response.arrayBuffer());
+  const head = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}`];
+  for (const [name, value] of response.headers) head.push(`${name}: ${value}`);
+  if (socket.writable) socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
+  else socket.destroy();
+  deps.metrics.request('unparsed', 'unknown', response.status, 0);
+  // Nothing of the request is logged: it may hold a token in its target or headers.
+  deps.logger.info({ requestId, status: response.status, code: refusal.code, bytes: body.byteLength }, 'request refused by the HTTP parser');
+}
