@@ -23,4 +23,13 @@ describe('GET /healthz', () => {
     const filled = await (await fetch(`${h.url}/healthz`)).json();
     expect(filled).toEqual({ status: 'ok', version: '0.0.0-test', cache: { bytes: 4_321, entries: 1, maxBytes: 1_000_000 }, store: { kind: 'none' } });
   });
+
+  it.each(['/healthz', '/metrics'])('answers 405 with Allow: GET, HEAD to other methods on %s', async (path) => {
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const res = await fetch(`${h.url}${path}`, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+      expect((await res.json()).code).toBe('method_not_allowed');
+    }
+  });
 });
