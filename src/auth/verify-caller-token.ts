@@ -137,6 +137,8 @@ export function createCallerTokenVerifier(config: AuthConfig, deps: CallerTokenD
       if (error instanceof KeySetUnavailable) throw new ProxyError('auth_unavailable', { retryAfter: 30, cause: error.cause });
       throw new ProxyError('unauthorized', { detail: describeJoseFailure(error), cause: error });
     }
+    // RFC 7519 §2 NumericDate: jose checks that exp is a number, and JSON reads 1e400 as Infinity.
+    if (!Number.isFinite(payload.exp)) throw new ProxyError('unauthorized', { detail: 'token claim "exp" is not acceptable' });
     const account = accountClaim(payload.acct);
     // A malformed acct must not silently fall back to the default account's media.
     if (account === undefined) throw new ProxyError('unauthorized', { detail: 'token claim "acct" is not acceptable' });

@@ -3,10 +3,11 @@
  * tolerance, iss and aud when configured, the media, scope and acct claims; and which auth settings
  * it refuses at start.
  */
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { grantCovers } from '../../src/auth/verify-caller-token.js';
 import { loadConfig } from '../../src/config.js';
-import { claims, expectRefused, forgeHs, nowSeconds, SECRET, verifierFor } from './caller-token-fixtures.js';
+import { b64url, claims, expectRefused, forgeHs, nowSeconds, SECRET, verifierFor } from './caller-token-fixtures.js';
 
 describe('claims', () => {
   it('requires exp', async () => {
@@ -14,6 +15,14 @@ describe('claims', () => {
     const { exp: _exp, ...rest } = claims(clock);
     await expectRefused(verify, forgeHs({ alg: 'HS256' }, rest, SECRET));
     await expectRefused(verify, forgeHs({ alg: 'HS256' }, { ...rest, exp: String(nowSeconds(clock) + 600) }, SECRET));
+  });
+
+  it('refuses an exp that JSON can only read as infinite', async () => {
+    const { verify } = verifierFor({ JWT_SECRET: SECRET });
+    // 1e400 is valid JSON and parses to Infinity: a token that would never expire, nor leave the cache's bounds.
+    const input = `${b64url({ alg: 'HS256' })}.${b64url('{"media":"*","exp":1e400}')}`;
+    const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    await expect(verify(token)).rejects.toMatchObject({ code: 'unauthorized', detail: 'token claim "exp" is not acceptable' });
   });
 
   it('honours exp with the default 30 s JWT_CLOCK_TOLERANCE', async () => {
