@@ -85,6 +85,12 @@ export function bytesHit(meta: MediaMeta, bytes: Uint8Array<ArrayBuffer>): TierH
 export interface TierWriter {
   /** Resolves when the tier can take the next chunk (backpressure). Rejects when the write failed. */
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Offered by a tier that holds the bytes in this process's memory: does what `write` does,
+   * synchronously, and answers the tier's own copy of the chunk, for the tiers after it to write
+   * from (MediaCache.writers).
+   */
+  keep?(chunk: Uint8Array): Uint8Array;
   /** The body ended and matched Graph's sha256 and size: make it readable, atomically. */
   commit(): Promise<void>;
   /** Discard everything written. Never throws. */

@@ -49,13 +49,22 @@ export function createMemoryTier(options: MemoryTierOptions): MemoryTier {
       if (meta.size > maxItemBytes) return undefined;
       const buffer = new Uint8Array(meta.size);
       let filled = 0;
+      const keep = (chunk: Uint8Array): Uint8Array => {
+        if (filled + chunk.byteLength > buffer.byteLength) throw new RangeError('more bytes than announced');
+        buffer.set(chunk, filled);
+        filled += chunk.byteLength;
+        return buffer.subarray(filled - chunk.byteLength, filled);
+      };
       return {
         write(chunk) {
-          if (filled + chunk.byteLength > buffer.byteLength) return Promise.reject(new RangeError('more bytes than announced'));
-          buffer.set(chunk, filled);
-          filled += chunk.byteLength;
-          return Promise.resolve();
+          try {
+            keep(chunk);
+            return Promise.resolve();
+          } catch (error) {
+            return Promise.reject(error);
+          }
         },
+        keep,
         commit() {
           if (filled !== buffer.byteLength) return Promise.reject(new RangeError(`${filled} of ${buffer.byteLength} bytes`));
           lru.set(keyPath(key), bytesHit(meta, buffer));
