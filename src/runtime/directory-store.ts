@@ -8,7 +8,7 @@ import { noopMetrics, type Metrics } from '../metrics.js';
 import { DirectoryIndex, identityOf, type IndexEntry } from './directory-index.js';
 import { decodeHeader, encodeHeader, MAX_HEADER_BYTES, PREAMBLE_BYTES } from './stored-file.js';
 import { cleanTemporaryFiles, scanStore } from './directory-scan.js';
-import { fsyncDirectory } from './durable-fs.js';
+import { fsyncDirectory, writeAll } from './durable-fs.js';
 import { fileStream } from './file-stream.js';
 import { persistServiceTime } from './service-time.js';
 import { withoutPath } from './fs-error.js';
@@ -181,7 +181,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       let written = 0;
       // Opened on creation, so the first write waits for it; every write waits for the one before.
       let chain: Promise<FileHandle> = open(temp, 'wx').then(async (handle) => {
-        await handle.write(header);
+        await writeAll(handle, header);
         return handle;
       });
       // The first write may come long after this open failed (the CDN is slow to answer): until
@@ -197,7 +197,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
           written += chunk.byteLength;
           if (written > meta.size) return Promise.reject(new RangeError('more bytes than announced'));
           chain = chain.then(async (handle) => {
-            await handle.write(chunk);
+            await writeAll(handle, chunk);
             return handle;
           });
           return chain.then(() => undefined, (error: unknown) => Promise.reject(withoutPath(error)));

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /**
  * What the directory store and the prefetch journal both need to survive a crash and to share a
@@ -15,6 +15,19 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Writes all of `bytes` at the handle's position. FileHandle.write is one write(2), which may take
+ * fewer bytes than asked (a disk filling up mid-chunk): the rest is written again, and a write that
+ * takes nothing fails, so a file is never committed short.
+ */
+export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.byteLength; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write(2) took no bytes'), { code: 'ENOSPC' });
+    offset += bytesWritten;
   }
 }
 
