@@ -204,10 +204,13 @@ export function createApp(deps: AppDeps): ProxyApp {
   );
 
   app.get('/metrics', (c) => answerMetrics(deps.metricsEndpoint, config.metricsToken, c.req.header('authorization'), { 'x-request-id': c.get('requestId') }));
-  // Hono answers HEAD with the GET route; anything else on these paths is a 405, as on /media/:id.
-  app.on(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], ['/healthz', '/metrics'], () => {
-    throw new ProxyError('method_not_allowed', { headers: { allow: 'GET, HEAD' } });
-  });
+  // Hono answers HEAD with the GET route; any other method is a 405, as on /media/:id. Not on
+  // /metrics without a scraper: there GET is a 404 too, so nothing should be advertised.
+  for (const path of deps.metricsEndpoint ? ['/healthz', '/metrics'] : ['/healthz']) {
+    app.all(path, () => {
+      throw new ProxyError('method_not_allowed', { headers: { allow: 'GET, HEAD' } });
+    });
+  }
 
   // POST/GET /webhooks/whatsapp and POST /prefetch (src/http/ingest-routes.ts).
   const fallbackIngestor = () => createTierIngestor({ cache, loader, account, maxMediaBytes: config.maxMediaBytes, store: deps.store });

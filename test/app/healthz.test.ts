@@ -24,12 +24,16 @@ describe('GET /healthz', () => {
     expect(filled).toEqual({ status: 'ok', version: '0.0.0-test', cache: { bytes: 4_321, entries: 1, maxBytes: 1_000_000 }, store: { kind: 'none' } });
   });
 
-  it.each(['/healthz', '/metrics'])('answers 405 with Allow: GET, HEAD to other methods on %s', async (path) => {
-    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
-      const res = await fetch(`${h.url}${path}`, { method });
+  it('answers 405 with Allow: GET, HEAD to any other method', async () => {
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'PURGE']) {
+      const res = await fetch(`${h.url}/healthz`, { method });
       expect(res.status, method).toBe(405);
       expect(res.headers.get('allow')).toBe('GET, HEAD');
       expect((await res.json()).code).toBe('method_not_allowed');
     }
+  });
+
+  it('leaves /metrics a 404 for every method when the runtime has no scraper for it', async () => {
+    for (const method of ['GET', 'POST', 'DELETE']) expect((await fetch(`${h.url}/metrics`, { method })).status, method).toBe(404);
   });
 });

@@ -78,6 +78,15 @@ describe('GET /metrics (Prometheus)', () => {
     expect(sample(text, `${P}http_requests_total`, { route: '/*', method: 'GET', status: '404' })).toBe(1);
   });
 
+  it('answers 405 with Allow: GET, HEAD to other methods on /metrics', async () => {
+    await start();
+    for (const method of ['POST', 'DELETE', 'PROPFIND']) {
+      const res = await fetch(`${h.url}/metrics`, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+    }
+  });
+
   it('counts evictions when the memory cache makes room', async () => {
     await start({ CACHE_MAX_BYTES: '12000', CACHE_MAX_ITEM_BYTES: '6000' });
     for (const id of ['101', '102', '103']) {
