@@ -20,6 +20,11 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
  * +390 MB of RSS). 32 of the largest fit; Meta's few-KiB deliveries never come near it.
  */
 export const MAX_WEBHOOK_BODIES_BYTES = 32 * MAX_WEBHOOK_BODY_BYTES;
+/**
+ * How long a delivery's body may take to arrive. Meta sends a few KiB at once; a sender that
+ * trickles would otherwise hold its share of the total for as long as Node lets a request run.
+ */
+export const WEBHOOK_BODY_DEADLINE_MS = 10_000;
 /** Meta sends a number; anything that could be markup is refused, never echoed. */
 const CHALLENGE = /^[0-9A-Za-z_-]{1,128}$/;
 
@@ -83,7 +88,7 @@ async function verifyTokenMatches(expected: string | undefined, given: string | 
  * is ever logged: captions, names and phone numbers are personal data.
  */
 async function receiveDelivery(c: Context, account: string, verifySignature: VerifySignature, bodies: BodyBudget, deps: WebhookRouteDeps): Promise<Response> {
-  const body = await readRequestBody(c.req.raw, MAX_WEBHOOK_BODY_BYTES, bodies);
+  const body = await readRequestBody(c.req.raw, MAX_WEBHOOK_BODY_BYTES, { budget: bodies, deadlineMs: WEBHOOK_BODY_DEADLINE_MS });
   if (!(await verifySignature(body, c.req.header('x-hub-signature-256')))) {
     deps.logger.warn({ account, signature: c.req.header('x-hub-signature-256') === undefined ? 'missing' : 'mismatch', bytes: body.byteLength }, 'webhook delivery refused: bad signature');
     throw new ProxyError('invalid_signature');

@@ -6,15 +6,27 @@ export class BodyTooLarge extends Error {
   override readonly name = 'BodyTooLarge';
 }
 
-/** `onChunk` sees each chunk's length before it is kept, and may throw to stop the read. */
-export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, onChunk?: (bytes: number) => void): Promise<Uint8Array<ArrayBuffer>> {
+export interface ReadBoundedOptions {
+  /** Sees each chunk's length before it is kept, and may throw to stop the read. */
+  readonly onChunk?: (bytes: number) => void;
+  /** Stops the read, which then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+export async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number, options: ReadBoundedOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
+  const { onChunk, signal } = options;
+  signal?.throwIfAborted();
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
+  // A cancelled reader's pending read answers `done`: the loop checks the signal before trusting it.
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener('abort', onAbort, { once: true });
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      signal?.throwIfAborted();
       if (done) break;
       total += value.byteLength;
       if (total > limit) throw new BodyTooLarge(`body exceeds ${limit} bytes`);
@@ -24,6 +36,8 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
   } catch (error) {
     await reader.cancel(error).catch(() => {});
     throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   const only = chunks.length === 1 ? chunks[0]! : undefined;
   if (only !== undefined && only.buffer instanceof ArrayBuffer) return only as Uint8Array<ArrayBuffer>;
