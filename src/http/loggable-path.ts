@@ -13,7 +13,8 @@ const JWT_SHAPED = /(?<![\w-])[\w-]{10,}\.[\w-]{10,}(?:\.[\w-]*)?/g;
 /**
  * The path as logged: a JWT pasted into a path (a client bug) is redacted like one in a query (which
  * is never logged), and the length is bounded so a hostile path cannot flood the log. A token that
- * straddles the scanned prefix is still redacted, since the prefix is cut well after what is kept.
+ * starts among the kept characters reaches well into the scanned ones and is redacted; only one whose
+ * first segment (its header, not secret) runs past the scan would keep part of that header.
  */
 export function loggablePath(path: string): string {
   const redacted = path.slice(0, SCANNED_PATH).replace(JWT_SHAPED, '<redacted>');
