@@ -37,7 +37,7 @@ export async function readRequestBody(request: Request, limit: number, options: 
     if (error instanceof BodyTooLarge) throw tooLarge(limit);
     throw error;
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
     budget?.give(taken);
   }
 }
