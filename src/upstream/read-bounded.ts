@@ -35,6 +35,8 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, limit
     }
   } catch (error) {
     await reader.cancel(error).catch(() => {});
+    // A source that rejects its pending read when cancelled: the signal's reason is still the cause.
+    if (signal?.aborted) throw signal.reason;
     throw error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
