@@ -43,14 +43,14 @@ export class MediaCache {
     // The last chunk the keeping tier took, and its copy. Chunks are compared by identity, so a
     // writer called with another chunk (or before the keeper) just writes what it was given.
     let kept: { readonly chunk: Uint8Array; readonly copy: Uint8Array } | undefined;
-    let keeper: TierWriter | undefined;
+    let keeperFound = false;
     for (const tier of this.tiers.slice(0, below)) {
       const writer = tier.put(key, meta, background);
       if (writer === undefined) continue;
-      const keep = keeper === undefined ? writer.keep?.bind(writer) : undefined;
+      const keep = keeperFound ? undefined : writer.keep?.bind(writer);
       let write = (chunk: Uint8Array) => writer.write(kept?.chunk === chunk ? kept.copy : chunk);
       if (keep !== undefined) {
-        keeper = writer;
+        keeperFound = true;
         write = (chunk) => {
           try {
             kept = { chunk, copy: keep(chunk) };
