@@ -61,11 +61,20 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
   private wakeReaders: Array<() => void> = [];
   private wakePump: (() => void) | undefined;
   private attachedOnce = false;
+  /** Resolves once a reader first asks for bytes, or a task later (see pump). */
+  private readonly firstAsk: Promise<void> | undefined;
+  private onFirstAsk: (() => void) | undefined;
   private readonly sourceReader: ReadableStreamDefaultReader<Uint8Array>;
 
   constructor(private readonly options: SharedDownloadOptions<W>) {
     this.writers = [...options.writers];
     this.sourceReader = options.source.getReader();
+    if (options.awaitFirstReader) {
+      this.firstAsk = new Promise((resolve) => {
+        this.onFirstAsk = resolve;
+        setTimeout(resolve, 0);
+      });
+    }
     this.done = this.pump();
     // Readers see the failure through their own streams; nobody has to observe this one.
     this.done.catch(() => {});
@@ -107,6 +116,7 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
   }
 
   private async serve(reader: Reader, controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    this.onFirstAsk?.();
     for (;;) {
       if (this.failure !== undefined) {
         this.readers.delete(reader);
@@ -146,6 +156,11 @@ export class SharedDownload<W extends TierWriter = TierWriter> {
 
   private async pump(): Promise<DownloadOutcome<W>> {
     try {
+      // The caller that started the download gets its answer's headers out before the first chunk is
+      // read: the chunk's sha256, its copies into the tiers and their writes would otherwise run
+      // first, on the caller's time to first byte. Its runtime reads the body right after the
+      // headers; a task later the download goes on regardless (the tiers want the file).
+      await this.firstAsk;
       for (;;) {
         await this.demand();
         // With every byte in (the source releases its last chunk only once verified), read on to its end.

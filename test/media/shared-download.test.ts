@@ -60,6 +60,35 @@ describe('SharedDownload', () => {
     expect(writer.bytes).toBe(30);
   });
 
+  it('reads nothing of the source before its first caller asks, so the answer headers go out first', async () => {
+    const source = controlledSource();
+    const writer = recordingWriter();
+    const download = new SharedDownload({ source: source.stream, size: 10, writers: [writer], retainAll: true, windowBytes: 8, onWriterFailed: () => {}, awaitFirstReader: true });
+    const reader = download.attach()!.getReader();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(source.pulls()).toBe(0);
+    const first = reader.read();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(source.pulls()).toBe(1);
+    source.push(chunk(10, 7));
+    source.end();
+    expect((await first).value).toEqual(chunk(10, 7));
+    expect((await download.done).committed).toEqual([writer]);
+  });
+
+  it('fills the tiers a task later when the caller that started it never reads', async () => {
+    const source = controlledSource();
+    const writer = recordingWriter();
+    const download = new SharedDownload({ source: source.stream, size: 10, writers: [writer], retainAll: true, windowBytes: 8, onWriterFailed: () => {}, awaitFirstReader: true });
+    download.attach();
+    await tick();
+    expect(source.pulls()).toBe(1);
+    source.push(chunk(10, 1));
+    source.end();
+    expect((await download.done).committed).toEqual([writer]);
+    expect(writer.bytes).toBe(10);
+  });
+
   it('serves a range from the shared bytes', async () => {
     const source = controlledSource();
     const download = new SharedDownload({ source: source.stream, size: 20, writers: [], retainAll: true, windowBytes: 8, onWriterFailed: () => {}, awaitFirstReader: true });
