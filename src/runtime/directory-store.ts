@@ -177,17 +177,22 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       const header = encodeHeader(key.account, meta);
       if (!valid(key) || header.byteLength + meta.size > options.maxBytes) return undefined;
       const path = keyPath(key);
-      const temp = join(tempDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+      let temp = '';
       let written = 0;
-      // Opened on creation, so the first write waits for it; every write waits for the one before.
-      let chain: Promise<FileHandle> = open(temp, 'wx').then(async (handle) => {
-        await writeAll(handle, header);
-        return handle;
-      });
-      // The first write may come long after this open failed (the CDN is slow to answer): until
-      // then nobody awaits the chain, and Node would report its rejection as unhandled.
-      chain.catch(() => {});
+      // The temporary file is created at the first byte (or at the commit of an empty file), not
+      // here: the writer is made before the download's answer is sent, which should not wait for it.
+      // Every write waits for the one before.
+      let chain: Promise<FileHandle> | undefined;
+      const opened = (): Promise<FileHandle> => {
+        if (chain !== undefined) return chain;
+        temp = join(tempDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+        return (chain = open(temp, 'wx').then(async (handle) => {
+          await writeAll(handle, header);
+          return handle;
+        }));
+      };
       const abort = async () => {
+        if (chain === undefined) return;
         const handle = await chain.catch(() => undefined);
         await handle?.close().catch(() => {});
         await rm(temp, { force: true }).catch(() => {});
@@ -196,7 +201,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         write(chunk) {
           written += chunk.byteLength;
           if (written > meta.size) return Promise.reject(new RangeError('more bytes than announced'));
-          chain = chain.then(async (handle) => {
+          chain = opened().then(async (handle) => {
             await writeAll(handle, chunk);
             return handle;
           });
@@ -213,7 +218,7 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
 
       async function commit(): Promise<void> {
         if (written !== meta.size) throw new RangeError(`${written} of ${meta.size} bytes`);
-        const handle = await chain;
+        const handle = await opened();
         await handle.sync();
         const dir = join(root, key.account);
         if (!madeDirs.has(dir)) {

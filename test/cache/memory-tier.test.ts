@@ -49,6 +49,12 @@ describe('memory tier', () => {
     await expect(tier.put(key('3'), meta('3', 2), inlineBackground)!.write(new Uint8Array(3))).rejects.toThrow('more bytes');
   });
 
+  it('holds an empty file committed without a single write', async () => {
+    const tier = createMemoryTier({ maxBytes: 1000, maxItemBytes: 400 });
+    await tier.put(key('0'), meta('0', 0), inlineBackground)!.commit();
+    expect(held(tier, '0')?.bytes?.byteLength).toBe(0);
+  });
+
   it('answers a range from its bytes, and forgets an entry on delete', async () => {
     const tier = createMemoryTier({ maxBytes: 1000, maxItemBytes: 400 });
     await store(tier, '1', 10);

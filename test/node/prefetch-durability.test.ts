@@ -74,17 +74,8 @@ describe('prefetch durability on Node', () => {
     await eventually(() => fake.count('cdn', WEBHOOK_ID) === 1 && fake.count('cdn', PREFETCH_ID) === 1, () => `the replayed downloads (log: ${JSON.stringify(second.lines.map((l) => l.msg))})`, 15_000);
     expect(second.lines.find((l) => l.msg === 'prefetch jobs replayed from the journal')).toMatchObject({ jobs: 2 });
 
-    // Ingested, not merely requested: the first view is answered from memory.
-    const graphLookups = fake.count('graph');
-    const view = await fetch(`http://127.0.0.1:${second.port}/media/${PREFETCH_ID}`, { headers: { authorization: `Bearer ${await token({ media: [PREFETCH_ID] })}` } });
-    expect(view.status).toBe(200);
-    expect(Buffer.from(await view.arrayBuffer()).equals(Buffer.from(makeBytes(30_000, 4)))).toBe(true);
-    expect(fake.count('graph')).toBe(graphLookups);
-    await eventually(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), () => 'the request log line', 15_000);
-    expect(second.lines.find((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`)).toMatchObject({ cache: 'hit:memory' });
-
-    // Done jobs are not replayed again by a third start. A job is marked done after its copies were
-    // committed, which on a loaded machine may come after the view above: wait for both marks.
+    // A job is marked done once its copies were committed. The CDN request is not enough: a view
+    // sent while the download still runs joins it (seen under load) instead of hitting memory.
     const journal = join(cwd, 'data', 'media', '.prefetch-journal');
     const read = (name: string) => {
       try {
@@ -95,6 +86,17 @@ describe('prefetch durability on Node', () => {
     };
     const doneMarks = () => readdirSync(journal).flatMap((name) => read(name).split('\n')).filter((line) => line.includes('"op":"done"')).length;
     await eventually(() => doneMarks() >= 2, () => 'both jobs marked done in the journal', 15_000);
+
+    // Ingested, not merely requested: the first view is answered from memory.
+    const graphLookups = fake.count('graph');
+    const view = await fetch(`http://127.0.0.1:${second.port}/media/${PREFETCH_ID}`, { headers: { authorization: `Bearer ${await token({ media: [PREFETCH_ID] })}` } });
+    expect(view.status).toBe(200);
+    expect(Buffer.from(await view.arrayBuffer()).equals(Buffer.from(makeBytes(30_000, 4)))).toBe(true);
+    expect(fake.count('graph')).toBe(graphLookups);
+    await eventually(() => second.lines.some((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`), () => 'the request log line', 15_000);
+    expect(second.lines.find((l) => l.msg === 'request' && l.path === `/media/${PREFETCH_ID}`)).toMatchObject({ cache: 'hit:memory' });
+
+    // Done jobs are not replayed again by a third start.
     second.child.kill('SIGKILL');
     await second.exited;
     const third = await startChildProxy(fake, cwd, env);

@@ -41,6 +41,21 @@ describe('directory store', () => {
     expect(store.fill!()).toMatchObject({ bytes: 0, entries: 0 });
   });
 
+  it('creates its temporary file at the first byte: a writer aborted before it leaves nothing, and an empty file is stored', async () => {
+    const store = await open();
+    const unused = store.put(key('106'), metaOf('106', makeBytes(1000, 6)), { waitUntil() {} })!;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await tempFiles()).toEqual([]);
+    await unused.abort(new Error('the CDN refused'));
+    expect(await tempFiles()).toEqual([]);
+    const empty = new Uint8Array(0);
+    await put(store, '107', empty);
+    const hit = await store.get(key('107'));
+    expect(hit?.meta).toEqual(metaOf('107', empty));
+    expect(await chunksOf(hit!)).toEqual([]);
+    expect(await tempFiles()).toEqual([]);
+  });
+
   it('refuses more bytes than announced, and a commit of fewer', async () => {
     const store = await open();
     const bytes = makeBytes(1000, 5);
