@@ -3,7 +3,7 @@ import { s3ErrorCode, S3StoreError, INTEGRITY_REFUSALS } from './s3-request.js';
 import { withTimeout } from '../with-timeout.js';
 
 /**
- * One streamed PUT per writer, started when the writer is made. Why this is atomic without any
+ * One streamed PUT per writer, started by its first byte. Why this is atomic without any
  * staging object: the request declares Content-Length (Graph's file_size) and signs
  * x-amz-content-sha256 (Graph's sha256), so S3 stores the object only when exactly those bytes
  * arrived; a body that is cut short (abort(), a crash, a reset) is never completed, and wrong bytes
@@ -33,9 +33,6 @@ const QUEUE_BYTES = 1024 * 1024;
 export function createPutWriter(options: PutWriterOptions): TierWriter {
   const { meta, timeoutMs } = options;
   const controller = new AbortController();
-  const pipe = new TransformStream<Uint8Array, Uint8Array>(undefined, new ByteLengthQueuingStrategy({ highWaterMark: QUEUE_BYTES }));
-  const writer = pipe.writable.getWriter();
-  const body = options.withKnownLength ? options.withKnownLength(pipe.readable, meta.size) : pipe.readable;
 
   let committing = false;
   let finished = false;
@@ -45,6 +42,12 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
    */
   let storedEarly: 'ok' | 'exists' | undefined;
   let failure: unknown;
+  /**
+   * The request starts with the first byte (or the commit of an empty file), not when the writer is
+   * made: writers are made before the download's answer is sent, and signing and opening a request
+   * would delay it.
+   */
+  let put: { readonly writer: WritableStreamDefaultWriter<Uint8Array>; readonly answer: Promise<'ok' | 'exists'> } | undefined;
 
   const finish = (outcome: WriteOutcome, error?: unknown) => {
     if (finished) return;
@@ -54,29 +57,37 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
   const fail = (error: unknown) => {
     failure ??= error;
     controller.abort(error);
-    writer.abort(error).catch(() => {});
+    put?.writer.abort(error).catch(() => {});
   };
 
-  const answer = options.send(body, controller.signal).then(async (response) => {
-    if (response.status >= 200 && response.status < 300) return 'ok' as const;
-    const code = await s3ErrorCode(response);
-    if (response.status === 412 || response.status === 409) return 'exists' as const;
-    const refused = response.status === 400 && code !== undefined && INTEGRITY_REFUSALS.has(code);
-    throw new S3StoreError(refused ? 'store refused the bytes' : `store answered ${response.status} to a PUT`, response.status, code);
-  });
-  // An answer before commit(): a refusal sent as soon as S3 knew, a 412, or the end of a body whose
-  // last byte was written but not yet closed. Stop feeding the body either way.
-  const early = answer.then(
-    (outcome) => {
-      if (committing) return;
-      storedEarly = outcome;
-      writer.abort(new Error('store answered')).catch(() => {});
-    },
-    (error: unknown) => {
-      if (!committing) fail(error);
-    },
-  );
-  early.catch(() => {});
+  function started(): NonNullable<typeof put> {
+    if (put !== undefined) return put;
+    const pipe = new TransformStream<Uint8Array, Uint8Array>(undefined, new ByteLengthQueuingStrategy({ highWaterMark: QUEUE_BYTES }));
+    const writer = pipe.writable.getWriter();
+    const body = options.withKnownLength ? options.withKnownLength(pipe.readable, meta.size) : pipe.readable;
+    const answer = options.send(body, controller.signal).then(async (response) => {
+      if (response.status >= 200 && response.status < 300) return 'ok' as const;
+      const code = await s3ErrorCode(response);
+      if (response.status === 412 || response.status === 409) return 'exists' as const;
+      const refused = response.status === 400 && code !== undefined && INTEGRITY_REFUSALS.has(code);
+      throw new S3StoreError(refused ? 'store refused the bytes' : `store answered ${response.status} to a PUT`, response.status, code);
+    });
+    // An answer before commit(): a refusal sent as soon as S3 knew, a 412, or the end of a body whose
+    // last byte was written but not yet closed. Stop feeding the body either way.
+    const early = answer.then(
+      (outcome) => {
+        if (committing) return;
+        storedEarly = outcome;
+        writer.abort(new Error('store answered')).catch(() => {});
+      },
+      (error: unknown) => {
+        if (!committing) fail(error);
+      },
+    );
+    early.catch(() => {});
+    put = { writer, answer };
+    return put;
+  }
 
   const bounded = <T>(promise: Promise<T>, what: string): Promise<T> =>
     withTimeout(promise, timeoutMs, () => new S3StoreError(`store took longer than ${timeoutMs} ms to ${what}`, undefined, undefined));
@@ -85,6 +96,7 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
     async write(chunk) {
       if (storedEarly !== undefined) return;
       if (failure !== undefined) throw failure;
+      const { writer } = started();
       writer.write(chunk).catch(() => {});
       try {
         await bounded(writer.ready, 'take a chunk');
@@ -104,6 +116,7 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
       }
       committing = true;
       try {
+        const { writer, answer } = started();
         await bounded(writer.close(), 'take the last chunk');
         finish(await bounded(answer, 'answer the PUT'));
       } catch (error) {
@@ -117,7 +130,7 @@ export function createPutWriter(options: PutWriterOptions): TierWriter {
     async abort(reason) {
       committing = true;
       fail(reason ?? new Error('write aborted'));
-      answer.catch(() => {});
+      put?.answer.catch(() => {});
       finished = true;
     },
   };

@@ -88,6 +88,26 @@ describe('S3 store over real HTTP to a fake S3', () => {
     expect(await store.get(video.key)).toBeUndefined();
   });
 
+  it('starts its PUT with the first byte: a writer aborted before it (the CDN refused the download) sends nothing', async () => {
+    const puts: string[] = [];
+    const { store } = storeOn(fake, {
+      fetch: (input, init) => {
+        if (init?.method === 'PUT') puts.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    const unused = store.put(photo.key, photo.meta, inlineBackground)!;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await unused.abort(new Error('the CDN refused'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(puts).toEqual([]);
+    expect(fake.requests).toEqual([]);
+    const writer = store.put(photo.key, photo.meta, inlineBackground)!;
+    await feed(writer, photo.bytes);
+    await writer.commit();
+    expect(puts).toHaveLength(1);
+  });
+
   it('lets two writers of one id run at once: both succeed and the object is right', async () => {
     const a = storeOn(fake);
     const b = storeOn(fake);
