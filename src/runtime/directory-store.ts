@@ -179,9 +179,8 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
       const path = keyPath(key);
       let temp = '';
       let written = 0;
-      // The temporary file is created at the first byte (or at the commit of an empty file), not
-      // here: the writer is made before the download's answer is sent, which should not wait for it.
-      // Every write waits for the one before.
+      // The temporary file is made at the first byte (or the commit of an empty file), as the writer
+      // is made before the download's answer is sent. Every write waits for the one before.
       let chain: Promise<FileHandle> | undefined;
       const opened = (): Promise<FileHandle> => {
         if (chain !== undefined) return chain;
@@ -192,7 +191,8 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         }));
       };
       const abort = async () => {
-        if (chain === undefined) return;
+        // Nothing opened yet: a write after the abort must not open a file that nobody removes.
+        if (chain === undefined) return void (chain = Promise.reject(new Error('write aborted'))).catch(() => {});
         const handle = await chain.catch(() => undefined);
         await handle?.close().catch(() => {});
         await rm(temp, { force: true }).catch(() => {});

@@ -47,6 +47,7 @@ describe('directory store', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await tempFiles()).toEqual([]);
     await unused.abort(new Error('the CDN refused'));
+    await expect(unused.write(new Uint8Array(10))).rejects.toThrow();
     expect(await tempFiles()).toEqual([]);
     const empty = new Uint8Array(0);
     await put(store, '107', empty);
