@@ -113,7 +113,9 @@ describe('isolation between accounts', () => {
     expectSameBytes(await bodyBytes(own), acmePhoto);
     const graphLookup = h.fake.requests.find((r) => r.kind === 'graph' && r.mediaId === ACME_PHOTO);
     expect(graphLookup?.headers.authorization).toBe(`Bearer ${ACME_TOKEN}`);
-    expect((await as('acme', ACME_PHOTO)).headers.get('etag')).not.toBeNull(); // now in memory and in the store
+    expect((await as('acme', ACME_PHOTO)).headers.get('etag')).not.toBeNull(); // now in memory
+    // The store commits after its fsync, which may come after the memory tier's commit.
+    expect(await untilStored(store, { account: 'acme', id: ACME_PHOTO })).toBeDefined();
 
     // The default account's caller, with media "*": its own Graph says the id does not exist.
     const other = await as(undefined, ACME_PHOTO);
