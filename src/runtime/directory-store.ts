@@ -186,7 +186,8 @@ export async function openDirectoryStore(options: DirectoryStoreOptions): Promis
         if (chain !== undefined) return chain;
         temp = join(tempDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
         return (chain = open(temp, 'wx').then(async (handle) => {
-          await writeAll(handle, header);
+          // A failed header write closes the handle here: nothing after it gets one to close.
+          await writeAll(handle, header).catch((error: unknown) => handle.close().then(() => Promise.reject(error), () => Promise.reject(error)));
           return handle;
         }));
       };
