@@ -1,10 +1,12 @@
 /**
  * The directory store on real temporary directories: what it makes readable and when (a committed
- * file whole or as a range, nothing before commit), what it refuses to take, and a directory shared
- * with another store.
+ * file whole or as a range, nothing before commit), what it refuses to take, what a refusing disk
+ * leaves, and a directory shared with another store.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeBytes } from '../support/fake-whatsapp.js';
@@ -79,6 +81,15 @@ describe('directory store', () => {
     expect(failed?.message).not.toContain(root);
     expect(await tempFiles()).toEqual([]);
     expect(await store.get(key('105'))).toBeUndefined();
+  });
+
+  it('a write the disk refuses before any byte leaves no temporary file and no open descriptor', async () => {
+    // A real refusal, in a process of its own whose file-size limit is 0: its header write fails.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), join(import.meta.dirname, '../support/full-disk-writer.ts'), root]);
+    const left = JSON.parse(stdout) as { code: string; before: number; after: number; temporary: string[] };
+    expect(left.code).toBe('EFBIG');
+    expect(left.after).toBe(left.before);
+    expect(left.temporary).toEqual([]);
   });
 
   it('takes no file larger than STORE_MAX_BYTES and no key that is not an account and a media id', async () => {
